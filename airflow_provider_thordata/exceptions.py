@@ -127,6 +127,9 @@ class UnsafeWebhookTargetError(ThordataError, ValueError):
     :param host: the target host name (never the full URL).
     :param address: the refused address, when the refusal is about a resolved address.
     :param address_class: ``loopback``, ``private``, ``link-local``, ``carrier-grade NAT``, ...
+    :param record: the delivery record with outcome ``refused`` (no attempt made), so that callers
+        that log failed deliveries instead of raising can keep one for this one too. The webhook
+        hook always sets it when a delivery was refused; ``None`` when no delivery was involved.
     """
 
     def __init__(
@@ -136,12 +139,14 @@ class UnsafeWebhookTargetError(ThordataError, ValueError):
         host: str,
         address: str | None = None,
         address_class: str | None = None,
+        record: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.host = host
         self.address = address
         self.address_class = address_class
+        self.record: dict[str, Any] | None = None if record is None else dict(record)
 
 
 class WebhookDeliveryError(ThordataError):

@@ -1,0 +1,536 @@
+"""Deliver webhooks to a ``thordata_webhook`` connection: signed, retried, guarded, never leaking secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import dataclasses
+import functools
+import json
+import os
+import socket
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import tenacity
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+from standardwebhooks.webhooks import Webhook
+
+from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, parse_retry_after, tenacity_options
+from airflow_provider_thordata.delivery import (
+    TEST_EVENT_TYPE,
+    AttemptResult,
+    Delivery,
+    DeliveryRecord,
+    Outcome,
+    classify_status,
+    record,
+    request_headers,
+)
+from airflow_provider_thordata.exceptions import (
+    ThordataError,
+    UnsafeWebhookTargetError,
+    WebhookDeliveryError,
+)
+from airflow_provider_thordata.target_guard import (
+    AllowedTargets,
+    CheckedTarget,
+    Resolver,
+    check_target,
+    parse_target_url,
+)
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Mapping
+
+    from airflow.sdk import Connection
+
+    from airflow_provider_thordata.backoff import Clock
+
+#: Bounds of the connection's extras; ``tests/hooks/test_webhook.py`` checks they match the form.
+TIMEOUT_RANGE = (0.1, 300.0)
+MAX_ATTEMPTS_RANGE = (1, 20)
+DEFAULT_TIMEOUT = 30.0
+KNOWN_EXTRAS = frozenset({"timeout", "max_attempts", "allowed_targets"})
+_KEY_PREFIX = "whsec_"
+_SECRET_BYTES = (24, 64)
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookTarget:
+    """A validated ``thordata_webhook`` connection.
+
+    :param conn_id: the connection id, for messages.
+    :param url: the target URL, parsed once (its query and user info are secrets).
+    :param host: the target's host name, the only part of the URL that logs and errors show.
+    :param signer: the Standard Webhooks signer built from the secret, or ``None`` to send unsigned.
+    :param timeout: seconds allowed for each attempt (connect, send, wait for the answer).
+    :param max_attempts: attempts allowed, or ``None`` to use the back-off policy's.
+    :param allowed: exemptions from the request forgery guard.
+    """
+
+    conn_id: str
+    url: httpx.URL
+    host: str
+    signer: Webhook | None = dataclasses.field(repr=False)
+    timeout: float
+    max_attempts: int | None
+    allowed: AllowedTargets
+
+
+class ThordataWebhookHook(BaseHook):
+    """Deliver webhooks to the target of a ``thordata_webhook`` connection.
+
+    Each delivery POSTs the given body bytes with the reserved headers (``Content-Type``,
+    ``Host``, ``User-Agent``, ``Request-Origin``, ``Webhook``, ``Webhook-Dispatch-Id``, and with
+    a signing secret the Standard Webhooks ``webhook-id``, ``webhook-timestamp`` and
+    ``webhook-signature``), retries what may succeed later with the shared back-off policy, never
+    follows redirects, and refuses targets that resolve to internal addresses unless the
+    connection's ``allowed_targets`` lists them. Environment proxy settings are ignored on
+    purpose (a proxy would connect to whatever the target resolves to on its side, bypassing
+    the guard); ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured.
+
+    :param webhook_conn_id: the ``thordata_webhook`` connection to deliver to.
+    :param clock: where time is read and waited; tests inject a fake one.
+    :param resolver: resolves host names like ``socket.getaddrinfo(host, port)``; tests inject one.
+    :param policy: the back-off timing; the connection's ``max_attempts``, when set, overrides
+        the policy's number of attempts.
+    """
+
+    conn_name_attr = "webhook_conn_id"
+    default_conn_name = "thordata_webhook_default"
+    conn_type = "thordata_webhook"
+    hook_name = "Thordata Webhook"
+
+    def __init__(
+        self,
+        webhook_conn_id: str = default_conn_name,
+        *,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+        policy: BackoffPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.webhook_conn_id = webhook_conn_id
+        self.clock = clock or SYSTEM_CLOCK
+        self.resolver: Resolver = resolver or socket.getaddrinfo
+        self.policy = policy or BackoffPolicy()
+        self._target: WebhookTarget | None = None
+
+    def get_conn(self) -> WebhookTarget:
+        """Return the validated connection, fetching it on first use."""
+        if self._target is None:
+            self._target = self._validate(self.get_connection(self.webhook_conn_id))
+        return self._target
+
+    async def aget_conn(self) -> WebhookTarget:
+        """Return the validated connection, fetching it with the SDK's async API on first use."""
+        if self._target is None:
+            self._target = self._validate(await self.aget_connection(self.webhook_conn_id))
+        return self._target
+
+    def deliver(
+        self,
+        body: bytes,
+        *,
+        event_type: str,
+        integration: str,
+        dispatch_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> DeliveryRecord:
+        """Deliver one webhook, retrying as the policy allows, and return its record.
+
+        :param body: the exact bytes to POST (UTF-8 JSON); signed as they are.
+        :param event_type: the event's wire value, for the record and logs.
+        :param integration: the integration's name, sent as the ``Webhook`` header.
+        :param dispatch_id: the deduplication key, the same on every attempt and every retry.
+        :param headers: extra headers; reserved and framing names among them are ignored.
+        :raises WebhookDeliveryError: the delivery failed; its ``record`` says how.
+        :raises UnsafeWebhookTargetError: the guard refused the target before anything was sent;
+            its ``record`` has the outcome ``refused``.
+        :raises ValueError: the arguments or the connection are invalid (the message says which).
+        """
+        delivery = Delivery(body, event_type, integration, dispatch_id, headers or {})
+        return self._deliver(delivery)
+
+    async def adeliver(
+        self,
+        body: bytes,
+        *,
+        event_type: str,
+        integration: str,
+        dispatch_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> DeliveryRecord:
+        """Deliver one webhook without blocking the event loop; see :meth:`deliver`."""
+        delivery = Delivery(body, event_type, integration, dispatch_id, headers or {})
+        return await self._adeliver(delivery)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Send a ``TEST`` event to the target and report the receiver's answer.
+
+        This reaches the receiver: it POSTs a real (signed, when a secret is set) delivery with
+        event type ``TEST``, integration ``airflow-connection-test`` and a small sample payload,
+        in a single attempt. Receivers should acknowledge ``TEST`` events without acting on them.
+        """
+        now = datetime.fromtimestamp(self.clock.time(), tz=timezone.utc).isoformat()
+        payload = {
+            "userId": None,
+            "createdAt": now,
+            "eventType": TEST_EVENT_TYPE,
+            "eventData": {"message": f"Test delivery from Airflow connection {self.webhook_conn_id!r}"},
+            "resource": {},
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        delivery = Delivery(body, TEST_EVENT_TYPE, "airflow-connection-test", f"test_{uuid.uuid4().hex}")
+        try:
+            result = self._deliver(delivery, max_attempts=1)
+        except WebhookDeliveryError as exc:
+            return False, exc.message
+        except (ThordataError, ValueError) as exc:
+            return False, str(exc)
+        return True, (
+            f"The receiver at {self.get_conn().host} accepted a TEST event: "
+            f"HTTP {result['status_code']} in {result['elapsed_ms']} ms."
+        )
+
+    # -- the two shells ----------------------------------------------------------------------
+
+    def _deliver(self, delivery: Delivery, *, max_attempts: int | None = None) -> DeliveryRecord:
+        started = self.clock.time()
+        run: _DeliveryRun | None = None
+        try:
+            run = _DeliveryRun(self, delivery, self.get_conn(), max_attempts)
+            with httpx.Client(**run.client_options(self._tls())) as client:
+                retrying = tenacity.Retrying(sleep=self.clock.sleep, **run.retry_options())
+                try:
+                    result: AttemptResult = retrying(self._attempt, run, client)
+                except tenacity.RetryError as exc:
+                    result = exc.last_attempt.result()
+        except UnsafeWebhookTargetError as exc:
+            self._refused(exc, delivery, run, started)
+            raise
+        return run.finish(result)
+
+    async def _adeliver(self, delivery: Delivery, *, max_attempts: int | None = None) -> DeliveryRecord:
+        started = self.clock.time()
+        run: _DeliveryRun | None = None
+        try:
+            run = _DeliveryRun(self, delivery, await self.aget_conn(), max_attempts)
+            async with httpx.AsyncClient(**run.client_options(self._tls())) as client:
+                retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **run.retry_options())
+                try:
+                    result: AttemptResult = await retrying(self._aattempt, run, client)
+                except tenacity.RetryError as exc:
+                    result = exc.last_attempt.result()
+        except UnsafeWebhookTargetError as exc:
+            self._refused(exc, delivery, run, started)
+            raise
+        return run.finish(result)
+
+    def _attempt(self, run: _DeliveryRun, client: httpx.Client) -> AttemptResult:
+        run.begin_attempt()
+        try:
+            target = run.check(self.resolver)
+            response = client.send(run.request(client, target), stream=True)
+        except (httpx.TransportError, OSError) as exc:
+            return run.no_answer(exc)
+        response.close()
+        return run.answered(response)
+
+    async def _aattempt(self, run: _DeliveryRun, client: httpx.AsyncClient) -> AttemptResult:
+        run.begin_attempt()
+        try:
+            target = await asyncio.to_thread(run.check, self.resolver)
+            response = await client.send(run.request(client, target), stream=True)
+        except (httpx.TransportError, OSError) as exc:
+            return run.no_answer(exc)
+        await response.aclose()
+        return run.answered(response)
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _validate(self, conn: Connection) -> WebhookTarget:
+        where = f"Connection {conn.conn_id!r} (type thordata_webhook)"
+        extra = conn.extra_dejson
+        unknown = sorted(set(extra) - KNOWN_EXTRAS)
+        if unknown:
+            self.log.warning("%s: ignoring unknown extras %s", where, ", ".join(map(repr, unknown)))
+        if not conn.host or not conn.host.strip():
+            raise ValueError(
+                f"{where}: set the Target URL (host field) to the receiver's full URL, "
+                "such as https://hooks.example.com/thordata"
+            )
+        try:
+            url = parse_target_url(conn.host)
+        except UnsafeWebhookTargetError:
+            raise
+        except ValueError as exc:
+            raise ValueError(f"{where}: fix the Target URL (host field): {exc}") from None
+        _mask_url_secrets(url)
+        try:
+            allowed = AllowedTargets.parse(extra.get("allowed_targets"))
+        except ValueError as exc:
+            raise ValueError(f"{where}: fix the Allowed private targets field: {exc}") from None
+        return WebhookTarget(
+            conn_id=conn.conn_id,
+            url=url,
+            host=url.raw_host.decode("ascii"),
+            signer=_signer(where, conn.password),
+            timeout=_timeout(where, extra),
+            max_attempts=_max_attempts(where, extra),
+            allowed=allowed,
+        )
+
+    def _refused(
+        self, exc: UnsafeWebhookTargetError, delivery: Delivery, run: _DeliveryRun | None, started: float
+    ) -> None:
+        # DNS can change between attempts, so the guard may refuse a later attempt; the refused
+        # attempt itself sent nothing and does not count.
+        attempts = max(run.attempts - 1, 0) if run is not None else 0
+        elapsed_ms = max(0, round((self.clock.time() - started) * 1000))
+        exc.record = dict(
+            record(
+                delivery, outcome=Outcome.REFUSED, status_code=None, attempts=attempts, elapsed_ms=elapsed_ms
+            )
+        )
+        self.log.error(
+            "Webhook dispatch %s (event %s, integration %s) refused after %d attempt(s): %s",
+            delivery.dispatch_id,
+            delivery.event_type,
+            delivery.integration,
+            attempts,
+            exc.message,
+        )
+
+    def _tls(self) -> ssl.SSLContext:
+        return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+class _DeliveryRun:
+    """The state of one delivery shared by its attempts: counting, timing, requests, logging."""
+
+    def __init__(
+        self, hook: ThordataWebhookHook, delivery: Delivery, target: WebhookTarget, max_attempts: int | None
+    ) -> None:
+        self.log = hook.log
+        self.clock = hook.clock
+        self.delivery = delivery
+        self.target = target
+        self.limit = max_attempts or target.max_attempts or hook.policy.max_attempts
+        self.policy = dataclasses.replace(hook.policy, max_attempts=self.limit)
+        self.started = self.clock.time()
+        self.attempt_started = self.started
+        self.attempts = 0
+
+    @property
+    def ids(self) -> tuple[str, str, str]:
+        return self.delivery.dispatch_id, self.delivery.event_type, self.delivery.integration
+
+    def client_options(self, tls: ssl.SSLContext) -> dict[str, Any]:
+        # trust_env=False: HTTP(S)_PROXY would connect on the proxy's side to whatever the host
+        # resolves to there, defeating the guard; certificate settings are read in _tls().
+        return {
+            "verify": tls,
+            "trust_env": False,
+            "follow_redirects": False,
+            "timeout": httpx.Timeout(self.target.timeout),
+        }
+
+    def retry_options(self) -> dict[str, Any]:
+        return tenacity_options(
+            self.policy,
+            should_retry=_should_retry,
+            retry_after=_retry_after,
+            before_sleep=self._log_retry,
+        )
+
+    def begin_attempt(self) -> None:
+        self.attempts += 1
+        self.attempt_started = self.clock.time()
+
+    def check(self, resolver: Resolver) -> CheckedTarget:
+        return check_target(self.target.url, allowed=self.target.allowed, resolver=resolver)
+
+    def request(self, client: httpx.Client | httpx.AsyncClient, target: CheckedTarget) -> httpx.Request:
+        headers = request_headers(
+            self.delivery,
+            host=target.host_header,
+            timestamp=int(self.clock.time()),
+            signer=self.target.signer,
+        )
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+        self.log.debug(
+            "Webhook dispatch %s: attempt %d/%d connects to %s (checked address of %s)",
+            self.delivery.dispatch_id,
+            self.attempts,
+            self.limit,
+            target.address,
+            target.host,
+        )
+        return client.build_request(
+            "POST",
+            target.url,
+            content=self.delivery.body,
+            headers=[(name.encode("ascii"), value.encode("utf-8")) for name, value in headers],
+            extensions=extensions,
+        )
+
+    def answered(self, response: httpx.Response) -> AttemptResult:
+        status = response.status_code
+        outcome = classify_status(status)
+        retry_after = None
+        if outcome.retryable:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self.clock.time())
+        return AttemptResult(outcome, status, self._since(self.attempt_started), retry_after)
+
+    def no_answer(self, exc: BaseException) -> AttemptResult:
+        outcome = Outcome.TIMEOUT if isinstance(exc, httpx.TimeoutException) else Outcome.CONNECTION_ERROR
+        return AttemptResult(outcome, None, self._since(self.attempt_started), error=type(exc).__name__)
+
+    def finish(self, result: AttemptResult) -> DeliveryRecord:
+        elapsed = self._since(self.started)
+        rec = record(
+            self.delivery,
+            outcome=result.outcome,
+            status_code=result.status_code,
+            attempts=self.attempts,
+            elapsed_ms=elapsed,
+        )
+        if result.outcome is Outcome.DELIVERED:
+            self.log.info(
+                "Webhook dispatch %s (event %s, integration %s) delivered to %s: HTTP %s on attempt %d/%d, "
+                "%d ms in all",
+                *self.ids,
+                self.target.host,
+                result.status_code,
+                self.attempts,
+                self.limit,
+                elapsed,
+            )
+            return rec
+        message = (
+            f"Webhook dispatch {self.delivery.dispatch_id} (event {self.delivery.event_type}, integration "
+            f"{self.delivery.integration}) to {self.target.host} failed: {result.describe()} on attempt "
+            f"{self.attempts}/{self.limit}, {elapsed} ms in all. {_ADVICE[result.outcome]}"
+        )
+        self.log.error("%s", message)
+        raise WebhookDeliveryError(message, record=rec)
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        what = outcome.result().describe() if outcome is not None and not outcome.failed else "an error"
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        self.log.warning(
+            "Webhook dispatch %s (event %s, integration %s): attempt %d/%d got %s; retrying in %.1f s",
+            *self.ids,
+            state.attempt_number,
+            self.limit,
+            what,
+            wait,
+        )
+
+    def _since(self, started: float) -> int:
+        return max(0, round((self.clock.time() - started) * 1000))
+
+
+_ADVICE = {
+    Outcome.REDIRECTED: "Redirects are never followed: set the Target URL to the final address.",
+    Outcome.GONE: "The receiver says the endpoint is gone (410); nothing more will be sent to it.",
+    Outcome.REJECTED: (
+        "The receiver rejected the request; retrying would not help. Check the Target URL's path, "
+        "the signing secret and what the receiver expects."
+    ),
+    Outcome.UNAVAILABLE: "The receiver kept answering with errors until the attempts ran out.",
+    Outcome.TIMEOUT: "The receiver did not answer in time; raise the connection's timeout if it is slow.",
+    Outcome.CONNECTION_ERROR: "The target could not be reached; check the host name and the network.",
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # One verifying context per CA setting, shared by every hook in the process (loading the CA
+    # bundle costs tens of milliseconds). Certificates are checked against the target's host
+    # name, sent as SNI, not against the checked address the request connects to. The arguments
+    # only key the cache: httpx reads SSL_CERT_FILE / SSL_CERT_DIR itself.
+    return httpx.create_ssl_context(trust_env=True)
+
+
+def _should_retry(state: tenacity.RetryCallState) -> bool:
+    outcome = state.outcome
+    return outcome is not None and not outcome.failed and outcome.result().outcome.retryable
+
+
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    outcome = state.outcome
+    if outcome is None or outcome.failed:
+        return None
+    result: AttemptResult = outcome.result()
+    return result.retry_after
+
+
+def _signer(where: str, password: str | None) -> Webhook | None:
+    if not password:
+        return None
+    mask_secret(password)
+    problem = (
+        f"{where}: the Signing secret (password field) must be a Standard Webhooks secret, "
+        f"'{_KEY_PREFIX}' followed by the base64 of {_SECRET_BYTES[0]} to {_SECRET_BYTES[1]} random "
+        "bytes, or empty to send unsigned deliveries"
+    )
+    if not password.startswith(_KEY_PREFIX):
+        raise ValueError(f"{problem}; it does not start with '{_KEY_PREFIX}'")
+    encoded = password[len(_KEY_PREFIX) :]
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError(f"{problem}; the part after the prefix is not base64") from None
+    if not _SECRET_BYTES[0] <= len(key) <= _SECRET_BYTES[1]:
+        raise ValueError(f"{problem}; it decodes to {len(key)} bytes")
+    return Webhook(key)
+
+
+def _timeout(where: str, extra: Mapping[str, Any]) -> float:
+    value = extra.get("timeout")
+    if value is None or value == "":
+        return DEFAULT_TIMEOUT
+    low, high = TIMEOUT_RANGE
+    try:
+        seconds = float("nan") if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not low <= seconds <= high:
+        raise ValueError(
+            f"{where}: the Timeout field (extra 'timeout') must be a number of seconds from {low:g} to "
+            f"{high:g}, got {value!r}"
+        )
+    return seconds
+
+
+def _max_attempts(where: str, extra: Mapping[str, Any]) -> int | None:
+    value = extra.get("max_attempts")
+    if value is None or value == "":
+        return None
+    low, high = MAX_ATTEMPTS_RANGE
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise ValueError(
+            f"{where}: the Maximum attempts field (extra 'max_attempts') must be a whole number from "
+            f"{low} to {high}, got {value!r}"
+        )
+    return number
+
+
+def _mask_url_secrets(url: httpx.URL) -> None:
+    for secret in (url.password, url.query.decode("ascii", "replace"), url.username):
+        if secret:
+            mask_secret(secret)
