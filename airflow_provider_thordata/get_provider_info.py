@@ -117,8 +117,8 @@ _WEBHOOK_CONNECTION: dict[str, Any] = {
     "conn-fields": {
         "timeout": {
             "label": "Timeout (seconds)",
-            "description": "Time allowed for each delivery attempt.",
-            "schema": {"type": ["number", "null"], "default": 30, "minimum": 1, "maximum": 300},
+            "description": "Time allowed for each delivery attempt (fractions allowed, e.g. 0.5).",
+            "schema": {"type": ["number", "null"], "default": 30, "minimum": 0.1, "maximum": 300},
         },
         "max_attempts": {
             "label": "Maximum attempts",

@@ -169,9 +169,10 @@ def check_target(url: httpx.URL, *, allowed: AllowedTargets, resolver: Resolver)
             if refusal is not None and not allowed.allows_address(address):
                 embedded = _embedded_ipv4(address)
                 shown = f"{address} (IPv4 {embedded})" if embedded is not None else str(address)
+                where = f"is {shown}" if literal is not None else f"resolves to {shown}"
                 raise UnsafeWebhookTargetError(
-                    f"Webhook target host {host!r} resolves to {shown}, {_article(refusal)} {refusal} "
-                    f"address, which the request forgery guard refuses. {REMEDY}.",
+                    f"Webhook target host {host!r} {where}, {_article(refusal)} {refusal} address, which "
+                    f"the request forgery guard refuses. {REMEDY}.",
                     host=host,
                     address=str(address),
                     address_class=refusal,

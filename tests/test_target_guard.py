@@ -151,6 +151,13 @@ def test_odd_encodings_of_loopback_are_refused_after_real_resolution(host):
         check(f"http://{host}/", socket.getaddrinfo)
 
 
+def test_a_refused_address_literal_is_described_as_an_address():
+    with pytest.raises(
+        UnsafeWebhookTargetError, match=r"host '10\.1\.1\.1' is 10\.1\.1\.1, a private address"
+    ):
+        check("http://10.1.1.1/")
+
+
 def test_a_public_address_literal_gets_no_sni_name():
     target = check(f"https://{PUBLIC}/hook")
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
 import functools
 import json
@@ -18,7 +16,6 @@ import httpx
 import tenacity
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
-from standardwebhooks.webhooks import Webhook
 
 from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, parse_retry_after, tenacity_options
 from airflow_provider_thordata.delivery import (
@@ -36,13 +33,8 @@ from airflow_provider_thordata.exceptions import (
     UnsafeWebhookTargetError,
     WebhookDeliveryError,
 )
-from airflow_provider_thordata.target_guard import (
-    AllowedTargets,
-    CheckedTarget,
-    Resolver,
-    check_target,
-    parse_target_url,
-)
+from airflow_provider_thordata.target_guard import CheckedTarget, Resolver, check_target
+from airflow_provider_thordata.webhook_connection import WebhookTarget, webhook_target
 
 if TYPE_CHECKING:
     import ssl
@@ -51,36 +43,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_thordata.backoff import Clock
-
-#: Bounds of the connection's extras; ``tests/hooks/test_webhook.py`` checks they match the form.
-TIMEOUT_RANGE = (0.1, 300.0)
-MAX_ATTEMPTS_RANGE = (1, 20)
-DEFAULT_TIMEOUT = 30.0
-KNOWN_EXTRAS = frozenset({"timeout", "max_attempts", "allowed_targets"})
-_KEY_PREFIX = "whsec_"
-_SECRET_BYTES = (24, 64)
-
-
-@dataclasses.dataclass(frozen=True)
-class WebhookTarget:
-    """A validated ``thordata_webhook`` connection.
-
-    :param conn_id: the connection id, for messages.
-    :param url: the target URL, parsed once (its query and user info are secrets).
-    :param host: the target's host name, the only part of the URL that logs and errors show.
-    :param signer: the Standard Webhooks signer built from the secret, or ``None`` to send unsigned.
-    :param timeout: seconds allowed for each attempt (connect, send, wait for the answer).
-    :param max_attempts: attempts allowed, or ``None`` to use the back-off policy's.
-    :param allowed: exemptions from the request forgery guard.
-    """
-
-    conn_id: str
-    url: httpx.URL
-    host: str
-    signer: Webhook | None = dataclasses.field(repr=False)
-    timeout: float
-    max_attempts: int | None
-    allowed: AllowedTargets
 
 
 class ThordataWebhookHook(BaseHook):
@@ -93,7 +55,10 @@ class ThordataWebhookHook(BaseHook):
     follows redirects, and refuses targets that resolve to internal addresses unless the
     connection's ``allowed_targets`` lists them. Environment proxy settings are ignored on
     purpose (a proxy would connect to whatever the target resolves to on its side, bypassing
-    the guard); ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured.
+    the guard); ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured. User info in the target URL
+    is sent as HTTP Basic authentication. The answer's status line and headers are read, its
+    body never is. Logs and errors name the target's host only: a URL's path, query and user
+    info may hold credentials.
 
     :param webhook_conn_id: the ``thordata_webhook`` connection to deliver to.
     :param clock: where time is read and waited; tests inject a fake one.
@@ -256,36 +221,16 @@ class ThordataWebhookHook(BaseHook):
     # -- connection ----------------------------------------------------------------------------
 
     def _validate(self, conn: Connection) -> WebhookTarget:
-        where = f"Connection {conn.conn_id!r} (type thordata_webhook)"
-        extra = conn.extra_dejson
-        unknown = sorted(set(extra) - KNOWN_EXTRAS)
-        if unknown:
-            self.log.warning("%s: ignoring unknown extras %s", where, ", ".join(map(repr, unknown)))
-        if not conn.host or not conn.host.strip():
-            raise ValueError(
-                f"{where}: set the Target URL (host field) to the receiver's full URL, "
-                "such as https://hooks.example.com/thordata"
+        target = webhook_target(conn.conn_id, conn.host, conn.password, conn.extra_dejson)
+        for secret in target.secrets:
+            mask_secret(secret)
+        if target.ignored_extras:
+            self.log.warning(
+                "Connection %r (type thordata_webhook): ignoring unknown extras %s",
+                target.conn_id,
+                ", ".join(map(repr, target.ignored_extras)),
             )
-        try:
-            url = parse_target_url(conn.host)
-        except UnsafeWebhookTargetError:
-            raise
-        except ValueError as exc:
-            raise ValueError(f"{where}: fix the Target URL (host field): {exc}") from None
-        _mask_url_secrets(url)
-        try:
-            allowed = AllowedTargets.parse(extra.get("allowed_targets"))
-        except ValueError as exc:
-            raise ValueError(f"{where}: fix the Allowed private targets field: {exc}") from None
-        return WebhookTarget(
-            conn_id=conn.conn_id,
-            url=url,
-            host=url.raw_host.decode("ascii"),
-            signer=_signer(where, conn.password),
-            timeout=_timeout(where, extra),
-            max_attempts=_max_attempts(where, extra),
-            allowed=allowed,
-        )
+        return target
 
     def _refused(
         self, exc: UnsafeWebhookTargetError, delivery: Delivery, run: _DeliveryRun | None, started: float
@@ -472,65 +417,3 @@ def _retry_after(state: tenacity.RetryCallState) -> float | None:
         return None
     result: AttemptResult = outcome.result()
     return result.retry_after
-
-
-def _signer(where: str, password: str | None) -> Webhook | None:
-    if not password:
-        return None
-    mask_secret(password)
-    problem = (
-        f"{where}: the Signing secret (password field) must be a Standard Webhooks secret, "
-        f"'{_KEY_PREFIX}' followed by the base64 of {_SECRET_BYTES[0]} to {_SECRET_BYTES[1]} random "
-        "bytes, or empty to send unsigned deliveries"
-    )
-    if not password.startswith(_KEY_PREFIX):
-        raise ValueError(f"{problem}; it does not start with '{_KEY_PREFIX}'")
-    encoded = password[len(_KEY_PREFIX) :]
-    try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except binascii.Error:
-        raise ValueError(f"{problem}; the part after the prefix is not base64") from None
-    if not _SECRET_BYTES[0] <= len(key) <= _SECRET_BYTES[1]:
-        raise ValueError(f"{problem}; it decodes to {len(key)} bytes")
-    return Webhook(key)
-
-
-def _timeout(where: str, extra: Mapping[str, Any]) -> float:
-    value = extra.get("timeout")
-    if value is None or value == "":
-        return DEFAULT_TIMEOUT
-    low, high = TIMEOUT_RANGE
-    try:
-        seconds = float("nan") if isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if not low <= seconds <= high:
-        raise ValueError(
-            f"{where}: the Timeout field (extra 'timeout') must be a number of seconds from {low:g} to "
-            f"{high:g}, got {value!r}"
-        )
-    return seconds
-
-
-def _max_attempts(where: str, extra: Mapping[str, Any]) -> int | None:
-    value = extra.get("max_attempts")
-    if value is None or value == "":
-        return None
-    low, high = MAX_ATTEMPTS_RANGE
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value)
-    if number is None or not low <= number <= high:
-        raise ValueError(
-            f"{where}: the Maximum attempts field (extra 'max_attempts') must be a whole number from "
-            f"{low} to {high}, got {value!r}"
-        )
-    return number
-
-
-def _mask_url_secrets(url: httpx.URL) -> None:
-    for secret in (url.password, url.query.decode("ascii", "replace"), url.username):
-        if secret:
-            mask_secret(secret)

@@ -150,7 +150,7 @@ class WebhookReceiver:
         self._server = _Server(self, self._ssl_context)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"webhook-receiver-{self.port}",
             daemon=True,
         )
