@@ -365,6 +365,19 @@ def test_a_connection_dropped_every_time_ends_as_a_connection_error(receiver, co
     assert info.value.record["attempts"] == 2
 
 
+def test_proxy_settings_in_the_environment_are_ignored(receiver, connect, clock, send, monkeypatch):
+    connect()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    result = send(make_hook(clock))
+
+    assert result["outcome"] == "delivered"
+    assert len(receiver.deliveries) == 1
+
+
 def test_a_name_that_does_not_resolve_is_retried_with_one_lookup_per_attempt(receiver, connect, clock, send):
     connect(host=hooks_test_url(receiver), max_attempts=3)
     resolver = StaticResolver({})

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(20)
 
 @pytest.fixture(scope="module")
 def http():
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, trust_env=False) as client:
         yield client
 
 
@@ -223,7 +223,7 @@ def test_stop_does_not_wait_for_a_reply_still_being_delayed():
 
     def post() -> None:
         try:
-            httpx.post(receiver.url, content=b"{}", timeout=30)
+            httpx.post(receiver.url, content=b"{}", timeout=30, trust_env=False)
         except httpx.HTTPError as exc:
             errors.append(exc)
 
