@@ -622,6 +622,26 @@ def test_no_secret_reaches_logs_errors_or_the_record(receiver, monkeypatch, cloc
     ).decode("ascii")
 
 
+def test_the_secret_and_the_url_credentials_are_added_to_airflows_log_masker(receiver, monkeypatch, clock):
+    from airflow.sdk.log import redact
+
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        json.dumps(
+            {
+                "conn_type": "thordata_webhook",
+                "host": "https://carol:url-pass-31@hooks.example.com/in?sig=query-token-77",
+                "password": receiver.secret,
+            }
+        ),
+    )
+
+    make_hook(clock).get_conn()
+
+    line = f"{receiver.secret} url-pass-31 sig=query-token-77"
+    assert redact(line) == "*** *** ***"
+
+
 def test_a_refusal_does_not_expose_the_url_query_or_user_info(
     receiver, monkeypatch, clock, send, caplog, capsys
 ):
