@@ -327,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when a test fans out many
+    # concurrent deliveries, and the client then waits a second for a TCP retransmission.
+    request_queue_size = 128
 
     def __init__(self, receiver: WebhookReceiver, ssl_context: ssl.SSLContext | None) -> None:
         self.receiver = receiver
