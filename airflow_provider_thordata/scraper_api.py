@@ -522,14 +522,27 @@ def interpret_response(call: ApiCall, http_status: int, body: bytes) -> Any:
     return envelope.get("data") if isinstance(envelope, dict) else None
 
 
-def transport_error(call: ApiCall, exc: BaseException) -> ThordataAPIError:
-    """Return the retryable error for a call that got no answer (connection error, timeout)."""
-    detail = str(exc) or type(exc).__name__
-    return ThordataAPIError(
-        f"Thordata {call.endpoint} got no answer ({type(exc).__name__}: {_scrub(detail, call)})",
-        endpoint=call.endpoint,
-        retryable=True,
-    )
+def transport_error(call: ApiCall, exc: BaseException, *, request_sent: bool = True) -> ThordataAPIError:
+    """Return the error for a call that got no answer (connection failure, timeout, cut).
+
+    Retryable, except when a builder request may have reached the service: the task may then
+    exist, and sending again would create (and bill) a second one.
+
+    :param request_sent: whether the request may have reached the service (``False`` only
+        when the connection was never established).
+    """
+    detail = _scrub(str(exc) or type(exc).__name__, call)
+    text = f"Thordata {call.endpoint} got no answer ({type(exc).__name__}: {detail})"
+    if request_sent and _creates_task(call):
+        return ThordataAPIError(
+            f"{text}. The task may have been created: look for it in the task list before creating it again",
+            endpoint=call.endpoint,
+        )
+    return ThordataAPIError(text, endpoint=call.endpoint, retryable=True)
+
+
+def _creates_task(call: ApiCall) -> bool:
+    return call.endpoint in (BUILDER, VIDEO_BUILDER)
 
 
 def _envelope_code(envelope: object) -> int | None:
@@ -574,8 +587,15 @@ def _classified_error(
     said = f": {message}" if message else ""
     head = f"Thordata {call.endpoint} failed with {origin}{said}"
 
-    if effective in _RETRYABLE_CODES or 500 <= effective <= 599:
-        text, retryable = f"{head} (temporary, will be retried)", True
+    if _creates_task(call) and effective in (500, 501):
+        # Unlike a gateway's 502/503/504, these come from the service itself, which may have
+        # created the task before failing: a retry could create and bill a duplicate.
+        text, retryable = (
+            f"{head}. The task may have been created: look for it in the task list before creating it again",
+            False,
+        )
+    elif effective in _RETRYABLE_CODES or 500 <= effective <= 599:
+        text, retryable = f"{head} (temporary)", True
     elif effective in _AUTH_CODES:
         text, retryable = f"{head}. {_credential_hint(call, effective)}", False
     elif effective in _VALIDATION_CODES:
