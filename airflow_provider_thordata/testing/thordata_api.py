@@ -322,7 +322,7 @@ class ThordataAPIServer:
         self._stopping.clear()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"thordata-api-{httpd.server_address[1]}",
             daemon=True,
         )
@@ -510,6 +510,11 @@ class ThordataAPIServer:
             raise ValueError(f"times must be at least 1 or None, got {times}")
         with self._lock:
             self._faults.setdefault(endpoint, []).append((fault, times))
+
+    def faults_pending(self, endpoint: str | None = None) -> int:
+        """Return how many injected faults are not used up, for ``endpoint`` or for all."""
+        with self._lock:
+            return sum(len(queue) for name, queue in self._faults.items() if endpoint in (None, name))
 
     def clear_faults(self) -> None:
         """Forget every fault not yet used."""
@@ -850,7 +855,7 @@ def _lifecycle(
     error_message: str,
 ) -> Lifecycle:
     return Lifecycle(
-        steps=tuple((str(raw), duration) for raw, duration in steps),
+        steps=tuple(tuple(step) for step in steps),  # type: ignore[misc]
         result_rows=None if result_rows is None else tuple(dict(row) for row in result_rows),
         empty_result=empty_result,
         advance=advance,
@@ -941,6 +946,10 @@ def _fault_answer(fault: Fault) -> _Answer:
 def _handler_for(server: ThordataAPIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # One write per answer, sent at once: without these, headers and body go out as two
+        # segments and a keep-alive client waits for a delayed ACK (about 40 ms) on each call.
+        disable_nagle_algorithm = True
+        wbufsize = -1
         server_version = "ThordataAPIStandIn"
         timeout = 30
 
