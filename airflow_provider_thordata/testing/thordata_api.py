@@ -63,7 +63,7 @@ import io
 import json
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -208,7 +208,8 @@ class RecordedRequest:
     :param task_ids: the ids the request named (``tasks_ids`` or ``tasks_id``).
     :param at: the server clock's time when it arrived.
     :param fault: the kind of fault injected into the answer, if any.
-    :param http_status: the HTTP status answered; ``None`` when the connection was dropped.
+    :param http_status: the HTTP status answered; ``None`` when the connection was dropped or
+        the answer is not sent yet (requests are recorded as they arrive).
     :param code: the envelope code answered, when the answer had one.
     """
 
@@ -549,6 +550,7 @@ class ThordataAPIServer:
         endpoint = _route(method, path)
         form = _decode_form(headers, body) if method == "POST" else {}
         fault = self._take_fault(endpoint)
+        arrival = self._record(endpoint, method, path, headers, form, fault)
         if fault is not None and fault.kind == "slow":
             self._stopping.wait(fault.delay)
         answer: _Answer | None
@@ -568,7 +570,16 @@ class ThordataAPIServer:
                 with self._lock:
                     self._errors.append(f"{endpoint}: {type(exc).__name__}: {exc}")
                 answer = _envelope(500, f"stand-in failure: {exc}", http_status=500)
-        self._record(endpoint, method, path, headers, form, fault, answer)
+        answered = replace(
+            arrival,
+            http_status=answer.http_status if answer is not None else None,
+            code=answer.code if answer is not None else None,
+        )
+        with self._lock:
+            for position, request in enumerate(self._requests):
+                if request is arrival:
+                    self._requests[position] = answered
+                    break
         return answer
 
     def _serve(
@@ -825,8 +836,7 @@ class ThordataAPIServer:
         headers: Mapping[str, str],
         form: dict[str, str],
         fault: Fault | None,
-        answer: _Answer | None,
-    ) -> None:
+    ) -> RecordedRequest:
         ids_text = form.get("tasks_ids", form.get("tasks_id", ""))
         record = RecordedRequest(
             endpoint=endpoint,
@@ -837,11 +847,12 @@ class ThordataAPIServer:
             task_ids=tuple(item.strip() for item in ids_text.split(",") if item.strip()),
             at=self._clock.time(),
             fault=fault.kind if fault is not None else None,
-            http_status=answer.http_status if answer is not None else None,
-            code=answer.code if answer is not None else None,
+            http_status=None,
+            code=None,
         )
         with self._lock:
             self._requests.append(record)
+        return record
 
 
 # -- helpers ---------------------------------------------------------------------------------
