@@ -5,7 +5,8 @@ imports neither Airflow nor an HTTP client:
 
 - :class:`ThordataAPIServer`, :class:`Lifecycle`, :class:`Fault`, :class:`RecordedRequest`:
   a Thordata-compatible Web Scraper API on loopback
-  (:mod:`airflow_provider_thordata.testing.thordata_api`).
+  (:mod:`airflow_provider_thordata.testing.thordata_api`) and its scripts
+  (:mod:`airflow_provider_thordata.testing.thordata_script`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_thordata.testing.thordata_api import (
-        Fault,
-        Lifecycle,
-        RecordedRequest,
-        ThordataAPIServer,
-    )
+    from airflow_provider_thordata.testing.thordata_api import ThordataAPIServer
+    from airflow_provider_thordata.testing.thordata_script import Fault, Lifecycle, RecordedRequest
 
 _EXPORTS = {
-    "Fault": "airflow_provider_thordata.testing.thordata_api",
-    "Lifecycle": "airflow_provider_thordata.testing.thordata_api",
-    "RecordedRequest": "airflow_provider_thordata.testing.thordata_api",
+    "Fault": "airflow_provider_thordata.testing.thordata_script",
+    "Lifecycle": "airflow_provider_thordata.testing.thordata_script",
+    "RecordedRequest": "airflow_provider_thordata.testing.thordata_script",
     "ThordataAPIServer": "airflow_provider_thordata.testing.thordata_api",
 }
 
