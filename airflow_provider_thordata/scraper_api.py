@@ -264,7 +264,8 @@ class ApiCall:
 
     :param endpoint: the operation, such as ``tasks-status`` (what logs and errors name).
     :param url: the full URL; it never holds a credential.
-    :param headers: the request headers, credentials included.
+    :param headers: the request headers, credentials included (``Authorization``, ``token``,
+        ``key``).
     :param form: the form fields, sent ``application/x-www-form-urlencoded``.
     :param conn_id: the Airflow connection, named in error messages.
     :param task_ids: the task ids the call is about, for logs.
@@ -483,6 +484,7 @@ _RETRYABLE_CODES = frozenset({10011, 429})
 _AUTH_CODES = frozenset({401, 403, 10013, 10014})
 _VALIDATION_CODES = frozenset({400, 404, 422, 10000})
 _MESSAGE_KEYS = ("msg", "message", "error", "detail", "description")
+_CREDENTIAL_HEADERS = ("Authorization", "token", "key")
 _MAX_MESSAGE = 300
 
 
@@ -573,9 +575,9 @@ def _service_message(envelope: object) -> str:
 
 def _scrub(text: str, call: ApiCall) -> str:
     # The service has no reason to echo a credential, but a message that did must not carry it on.
-    for value in call.headers.values():
-        secret = value.removeprefix("Bearer ")
-        if len(secret) >= 4 and secret != USER_AGENT and secret in text:
+    for name in _CREDENTIAL_HEADERS:
+        secret = call.headers.get(name, "").removeprefix("Bearer ")
+        if len(secret) >= 4 and secret in text:
             text = text.replace(secret, "***")
     return text
 
@@ -877,7 +879,8 @@ def get_task_plan(
     build_tasks_list(config, 1, page_size)
     if max_pages < 1:
         raise ValueError(f"max_pages must be at least 1, got {max_pages}")
-    return _get_task(config, task_id, status, page_size, max_pages)
+    known = None if status is None else TaskStatus(status)
+    return _get_task(config, task_id, known, page_size, max_pages)
 
 
 def _get_task(

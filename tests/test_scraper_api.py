@@ -464,6 +464,12 @@ def test_a_credential_echoed_by_the_service_is_scrubbed_from_the_message(builder
     assert "apiKey *** invalid, key ***" in error.message
 
 
+def test_only_credentials_are_scrubbed_from_a_service_message(status_call: api.ApiCall) -> None:
+    error = fail(status_call, 415, envelope(415, "expected application/json or a form"))
+
+    assert error.message == "Thordata tasks-status failed with code 415: expected application/json or a form"
+
+
 def test_a_validation_error_names_the_field_the_service_mentioned(builder_call: api.ApiCall) -> None:
     error = fail(builder_call, 200, envelope(10000, "spider_parameters is not a valid list"))
 
@@ -682,6 +688,15 @@ def test_get_task_with_a_known_status_skips_the_status_call_and_unfinished_tasks
 
     assert [call.endpoint for call in calls] == ["tasks-list"]
     assert (record["jsonUrl"], record["csvUrl"]) == ("", "")
+
+
+def test_get_task_accepts_a_status_given_as_text() -> None:
+    plan = api.get_task_plan(make_config(), "t1", status="succeeded")  # type: ignore[arg-type]
+
+    record, calls = drive(plan, [list_page(1, "t1"), {"download": "j"}, {"download": "c"}])
+
+    assert [call.endpoint for call in calls] == ["tasks-list", "tasks-download", "tasks-download"]
+    assert (record["jsonUrl"], record["csvUrl"]) == ("j", "c")
 
 
 def test_get_task_stops_at_the_end_of_the_list_and_says_how_far_it_looked() -> None:

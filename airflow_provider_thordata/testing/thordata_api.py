@@ -120,6 +120,7 @@ class _Task:
     video: bool
     product_id: int
     created_at: float
+    script_started_at: float
     lifecycle: Lifecycle
     polls: int = 0
     forced: str | None = None
@@ -314,7 +315,7 @@ class ThordataAPIServer:
         with self._lock:
             task = self._task(task_id)
             task.lifecycle, task.polls, task.forced, task.finished_at = lifecycle, 0, None, None
-            task.created_at = self._clock.time()
+            task.script_started_at = self._clock.time()
         return lifecycle
 
     def add_task(
@@ -595,6 +596,7 @@ class ThordataAPIServer:
         lifecycle: Lifecycle | None,
     ) -> str:
         task_id = uuid.uuid4().hex
+        now = self._clock.time()
         with self._lock:
             chosen = lifecycle or self._spider_lifecycles.get(spider_id, self._default_lifecycle)
             product_id = self._product_ids.setdefault(spider_id, len(self._product_ids) + 1)
@@ -609,7 +611,8 @@ class ThordataAPIServer:
                 data_format=data_format,
                 video=video,
                 product_id=product_id,
-                created_at=self._clock.time(),
+                created_at=now,
+                script_started_at=now,
                 lifecycle=chosen,
             )
         return task_id
@@ -622,7 +625,7 @@ class ThordataAPIServer:
 
     def _progress(self, task: _Task, polls: int) -> float:
         if task.lifecycle.advance == "seconds":
-            return self._clock.time() - task.created_at
+            return self._clock.time() - task.script_started_at
         return polls
 
     def _poll(self, task: _Task) -> str:

@@ -167,6 +167,22 @@ def test_the_hook_carries_the_four_connection_attributes_and_no_form_of_its_own(
     assert "get_connection_form_widgets" not in vars(ThordataHook)
 
 
+def test_airflow_builds_this_hook_for_a_thordata_connection(airflow_home: Any) -> None:
+    from airflow.sdk import Connection
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    info = ProvidersManagerTaskRuntime().hooks["thordata"]
+    hook = Connection(conn_id="thordata_from_ui", conn_type="thordata").get_hook()
+
+    assert info is not None
+    assert (info.hook_class_name, info.connection_id_attribute_name) == (
+        "airflow_provider_thordata.hooks.thordata.ThordataHook",
+        "thordata_conn_id",
+    )
+    assert isinstance(hook, ThordataHook)
+    assert hook.thordata_conn_id == "thordata_from_ui"
+
+
 def test_a_timeout_that_is_not_positive_is_refused() -> None:
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds, got 0"):
         ThordataHook(timeout=0)
