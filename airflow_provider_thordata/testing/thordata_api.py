@@ -192,6 +192,7 @@ class ThordataAPIServer:
         self._requests: list[RecordedRequest] = []
         self._errors: list[str] = []
         self._httpd: ThreadingHTTPServer | None = None
+        self._base_url: str | None = None
         self._thread: threading.Thread | None = None
 
     # -- running -----------------------------------------------------------------------------
@@ -203,6 +204,8 @@ class ThordataAPIServer:
         httpd = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
         httpd.daemon_threads = True
         self._httpd = httpd
+        host, port = httpd.server_address[:2]
+        self._base_url = f"http://{host!s}:{port}"
         self._stopping.clear()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -238,11 +241,10 @@ class ThordataAPIServer:
 
     @property
     def base_url(self) -> str:
-        """Return ``http://127.0.0.1:<port>`` (the server must be started)."""
-        if self._httpd is None:
+        """Return ``http://127.0.0.1:<port>`` (once started; it stays known after a stop)."""
+        if self._base_url is None:
             raise RuntimeError("start the ThordataAPIServer before asking for its URL")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._base_url
 
     @property
     def scraper_api_url(self) -> str:
