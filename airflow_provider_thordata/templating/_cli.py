@@ -82,11 +82,11 @@ class _Check:
                 self.report(headers_path, "error", error.message, error.line, error.column)
                 return 1
 
-        print(f"{payload_path}: valid", file=self.err)
-        print(body.decode("utf-8"), file=self.out)
+        print(f"{payload_path}: valid", file=self.err, flush=True)
+        print(body.decode("utf-8"), file=self.out, flush=True)
         if rendered_headers is not None:
-            print(f"{headers_path}: valid", file=self.err)
-            print(json.dumps(rendered_headers, ensure_ascii=False), file=self.out)
+            print(f"{headers_path}: valid", file=self.err, flush=True)
+            print(json.dumps(rendered_headers, ensure_ascii=False), file=self.out, flush=True)
         return 0
 
     def read(self, path: Path) -> str | None:
@@ -149,5 +149,5 @@ class _Check:
         fails: bool = True,
     ) -> None:
         where = f"{path}:{line}:{column}" if line is not None and column is not None else str(path)
-        print(f"{where}: {severity}: {message}", file=self.err)
+        print(f"{where}: {severity}: {message}", file=self.err, flush=True)
         self.failed = self.failed or fails

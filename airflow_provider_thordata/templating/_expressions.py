@@ -9,7 +9,7 @@ operators, tests, calls) is compiled once into a Jinja template expression.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import nodes
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 MAX_EXPONENT = 4096
 #: Longest string, list or tuple that ``*`` may build.
 MAX_REPEAT = 1_000_000
+#: Deepest expression tree accepted (real ones stay under ten).
+MAX_EXPRESSION_DEPTH = 50
 
 _MISSING: Any = object()
 
@@ -185,7 +187,7 @@ def compile_placeholder(placeholder: Placeholder, source: SourceText) -> Express
     if path is not None:
         evaluate = _path_lookup(env, path[0], path[1])
     else:
-        evaluate = _compile(node, placeholder, source, env)
+        evaluate = _compile(node, placeholder, source, env, roots)
     line, column = source.position(placeholder.offset)
     return Expression(placeholder, line, column, roots, evaluate)
 
@@ -214,9 +216,30 @@ def _parse(placeholder: Placeholder, source: SourceText, env: PlaceholderEnviron
     return node
 
 
+def _walk(node: nodes.Node, placeholder: Placeholder, source: SourceText) -> Iterator[nodes.Node]:
+    """Yield ``node`` and everything under it in source order, refusing trees that are too deep.
+
+    The walk keeps its own stack, so a long chain such as ``1 + 1 + ... + 1`` cannot exhaust
+    Python's; refusing depth here also keeps Jinja's recursive compiler within bounds.
+    """
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise source.error(
+                TemplateSyntaxError,
+                f"the expression in placeholder {placeholder.display} is too complex (more than"
+                f" {MAX_EXPRESSION_DEPTH} levels of operations)",
+                placeholder.offset,
+            )
+        yield current
+        children = list(current.iter_child_nodes())
+        stack.extend((child, depth + 1) for child in reversed(children))
+
+
 def _check_names(node: nodes.Expr, placeholder: Placeholder, source: SourceText) -> frozenset[str]:
     roots: set[str] = set()
-    for found in [node, *node.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))]:
+    for found in _walk(node, placeholder, source):
         if isinstance(found, nodes.Name):
             if found.name not in ALLOWED_VARIABLES:
                 raise source.error(
@@ -307,9 +330,17 @@ def _path_lookup(
 
 
 def _compile(
-    node: nodes.Expr, placeholder: Placeholder, source: SourceText, env: PlaceholderEnvironment
+    node: nodes.Expr,
+    placeholder: Placeholder,
+    source: SourceText,
+    env: PlaceholderEnvironment,
+    roots: frozenset[str],
 ) -> Callable[[Mapping[str, Any]], Any]:
-    """Compile ``node`` as Jinja's ``compile_expression`` does, from the tree already parsed."""
+    """Compile ``node`` as Jinja's ``compile_expression`` does, from the tree already parsed.
+
+    The evaluator hands Jinja only the roots the expression reads, so the rest of the caller's
+    mapping (whatever its keys) never matters, exactly as for a plain path.
+    """
     try:
         node.set_environment(env)
         body = [nodes.Assign(nodes.Name("result", "store"), node, lineno=1)]
@@ -326,7 +357,17 @@ def _compile(
             f"the expression in placeholder {placeholder.display} is too complex to compile",
             placeholder.offset,
         ) from None
-    return TemplateExpression(template, undefined_to_none=True)
+    expression = TemplateExpression(template, undefined_to_none=True)
+
+    def evaluate(variables: Mapping[str, Any]) -> Any:
+        context = {}
+        for root in roots:
+            value = variables.get(root, _MISSING)
+            if value is not _MISSING:
+                context[root] = value
+        return expression(context)
+
+    return evaluate
 
 
 def safe_cause(error: BaseException) -> BaseException | None:

@@ -513,10 +513,19 @@ def expression_end(
                     offset_of(index),
                 )
         elif char in _CLOSERS:
-            if not openers and chars.startswith("}}", index):
-                return index
-            if openers:
+            if not openers:
+                if chars.startswith("}}", index):
+                    return index
+                # A stray closer: the expression parser reports it with its own words.
+            elif _OPENERS.index(chars[openers[-1]]) == _CLOSERS.index(char):
                 openers.pop()
+            else:
+                raise source.error(
+                    TemplateSyntaxError,
+                    f"unexpected {char!r} inside the placeholder: the {chars[openers[-1]]!r} at"
+                    f" {source.where(offset_of(openers[-1]))} is not closed",
+                    offset_of(index),
+                )
         match = _EXPRESSION_SPECIAL.search(chars, index + 1) if index + 1 < length else None
     hint = (
         f" (the {chars[openers[-1]]!r} at {source.where(offset_of(openers[-1]))} is never closed)"
