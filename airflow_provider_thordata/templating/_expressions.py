@@ -202,9 +202,12 @@ def _parse(placeholder: Placeholder, source: SourceText, env: PlaceholderEnviron
                 parser.stream.current.lineno,
             )
     except JinjaTemplateSyntaxError as error:
+        hint = ""
+        if placeholder.expression.rstrip().endswith("-"):
+            hint = " (Jinja's whitespace control {{- -}} does not apply here: remove the '-')"
         raise source.error(
             TemplateSyntaxError,
-            f"invalid expression in placeholder {placeholder.display}: {error.message}",
+            f"invalid expression in placeholder {placeholder.display}: {error.message}{hint}",
             placeholder.offset,
         ) from None
     except (RecursionError, MemoryError):
@@ -242,10 +245,13 @@ def _check_names(node: nodes.Expr, placeholder: Placeholder, source: SourceText)
     for found in _walk(node, placeholder, source):
         if isinstance(found, nodes.Name):
             if found.name not in ALLOWED_VARIABLES:
+                hint = ""
+                if "-" in placeholder.expression:
+                    hint = "; a field whose name holds '-' needs brackets: eventData['content-type']"
                 raise source.error(
                     UnknownVariableError,
                     f"unknown variable {found.name!r} in placeholder {placeholder.display}: the"
-                    f" variables are {', '.join(ALLOWED_VARIABLES_IN_ORDER)}",
+                    f" variables are {', '.join(ALLOWED_VARIABLES_IN_ORDER)}{hint}",
                     placeholder.offset,
                     variable=found.name,
                 )

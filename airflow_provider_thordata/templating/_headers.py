@@ -59,8 +59,8 @@ class HeadersTemplate:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise TypeError(f"a header template is text (str), not {type(text).__name__}")
-        source = SourceText(text)
-        tree = parse(source, mask_strings_in_values=True)
+        source = SourceText(text, redact=True)
+        tree = parse(source)
         if not isinstance(tree, Object):
             raise source.error(
                 HeaderTemplateError,

@@ -115,6 +115,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRING_CHUNK = re.compile(r'[^"\\\x00-\x1f]+')
 _EXPRESSION_SPECIAL = re.compile(r"[\"'()\[\]{}]")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _OPENERS = "([{"
 _CLOSERS = ")]}"
@@ -130,27 +131,35 @@ _COMMENT_HINT = (
 )
 
 
-def parse(source: SourceText, *, mask_strings_in_values: bool = False) -> Node:
+def parse(source: SourceText) -> Node:
     """Parse the whole template into a tree.
 
+    When ``source`` is redacted, messages never quote the template's text apart from keys, and
+    each key is marked visible for excerpts once read.
+
     :param source: the template text.
-    :param mask_strings_in_values: record string values as masked spans of ``source``, so that
-        excerpts in error messages never show them (header values may hold credentials).
     :raises TemplateJSONError: the text apart from placeholders is not JSON.
     :raises TemplateSyntaxError: a placeholder is unterminated, or a ``{%``/``{#`` block is used.
     """
-    return _Parser(source, mask_strings_in_values).parse_document()
+    return _Parser(source).parse_document()
 
 
 class _Parser:
-    def __init__(self, source: SourceText, mask_strings_in_values: bool) -> None:
+    def __init__(self, source: SourceText) -> None:
         self.source = source
         self.text = source.text
-        self.mask_values = mask_strings_in_values
 
     # -- document, values -------------------------------------------------------------------
 
     def parse_document(self) -> Node:
+        surrogate = _RAW_SURROGATE.search(self.text)
+        if surrogate:
+            raise self.source.error(
+                TemplateJSONError,
+                f"the text holds an unpaired surrogate (U+{ord(surrogate.group()):04X}), which is not"
+                " Unicode text and cannot be sent as UTF-8; it usually comes from decoding bytes wrongly",
+                surrogate.start(),
+            )
         start = self.skip(0)
         if start == len(self.text):
             raise self.source.error(
@@ -178,8 +187,6 @@ class _Parser:
         char = text[pos : pos + 1]
         if char == '"':
             string = self.string(pos, key=False)
-            if self.mask_values:
-                self.source.masked_spans.append((string.offset + 1, string.end - 1))
             return string, string.end
         if char == "{":
             follower = text[pos + 1 : pos + 2]
@@ -196,6 +203,10 @@ class _Parser:
             return self.word(pos)
         raise self.source.error(TemplateJSONError, self.describe_missing_value(char), pos)
 
+    def quoted(self, token: str) -> str:
+        """Return `` 'token'`` for a message, or nothing when the template is redacted."""
+        return "" if self.source.redact else f" {token!r}"
+
     def describe_missing_value(self, char: str) -> str:
         if not char:
             return "expected a value, but the template ends here"
@@ -203,9 +214,10 @@ class _Parser:
             return "single quotes are not JSON: write strings in double quotes"
         if char in "]},:":
             return f"expected a value before {char!r}"
+        found = "" if self.source.redact else f", found {char!r}"
         return (
             f"expected a JSON value (object, array, string, number, true, false, null) or a"
-            f" {{{{ placeholder }}}}, found {char!r}"
+            f" {{{{ placeholder }}}}{found}"
         )
 
     def reject_block(self, follower: str, pos: int) -> None:
@@ -223,7 +235,7 @@ class _Parser:
             token = loose.group() if loose else self.text[pos]
             raise self.source.error(
                 TemplateJSONError,
-                f"invalid number {token!r}: JSON numbers look like 7, -12, 3.5 or 1e6"
+                f"invalid number{self.quoted(token)}: JSON numbers look like 7, -12, 3.5 or 1e6"
                 " (no leading zeros, no '+', digits on both sides of '.')",
                 pos,
             )
@@ -239,9 +251,10 @@ class _Parser:
         elif word in ("True", "False", "None"):
             message = f"{word!r} is Python, not JSON: write true, false or null"
         else:
+            example = "name" if self.source.redact else word
             message = (
-                f"unexpected word {word!r}: strings need double quotes, and placeholders"
-                f" double braces, e.g. {{{{ {word} }}}}"
+                f"unexpected word{self.quoted(word)}: strings need double quotes, and placeholders"
+                f" double braces, e.g. {{{{ {example} }}}}"
             )
         raise self.source.error(TemplateJSONError, message, pos)
 
@@ -299,6 +312,8 @@ class _Parser:
         char = text[pos : pos + 1]
         if char == '"':
             key = self.string(pos, key=True)
+            if self.source.redact:
+                self.source.visible_spans.append((key.offset + 1, key.end - 1))
             return str(key.parts[0]), key.end
         if char == "}" and comma >= 0:
             raise self.source.error(TemplateJSONError, "trailing comma: remove the ',' before '}'", comma)
@@ -336,7 +351,8 @@ class _Parser:
                 if not char:
                     message = f"unterminated array: the '[' at {self.source.where(start)} is never closed"
                 else:
-                    message = f"expected ',' or ']' after an array item, found {char!r}"
+                    found = "" if self.source.redact else f", found {char!r}"
+                    message = f"expected ',' or ']' after an array item{found}"
                 raise self.source.error(TemplateJSONError, message, pos)
             comma = pos
             pos = self.skip(pos + 1)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 #: Lines longer than this are cut around the column in excerpts.
 _EXCERPT_WIDTH = 100
 _MASK = "*"
+#: What a redacted excerpt still shows outside the visible spans: JSON punctuation and spacing.
+_ALWAYS_SHOWN = frozenset('{}[]:,"' + " \t\r")
 
 
 class SourceText:
@@ -22,13 +24,15 @@ class SourceText:
     both 1-based, exactly like the positions of Python's own JSON errors.
 
     :param text: the template as the user wrote it.
-    :param masked_spans: ``(start, end)`` offsets whose characters never appear in an excerpt
-        (header values, which may hold credentials); filled while parsing.
+    :param redact: show only JSON punctuation and the ``visible_spans`` in excerpts, every other
+        character as ``*`` (header templates: their values may hold credentials). The parser
+        adds each object key to ``visible_spans`` once it has read it.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, redact: bool = False) -> None:
         self.text = text
-        self.masked_spans: list[tuple[int, int]] = []
+        self.redact = redact
+        self.visible_spans: list[tuple[int, int]] = []
         self._line_starts = [0]
         self._line_starts.extend(index + 1 for index, char in enumerate(text) if char == "\n")
 
@@ -50,7 +54,7 @@ class SourceText:
         if end == -1:
             end = len(self.text)
         chars = [
-            _MASK if self._is_masked(start + index) else char
+            char if self._is_shown(start + index, char) else _MASK
             for index, char in enumerate(self.text[start:end])
         ]
         shown = "".join(chars).rstrip("\r").replace("\t", " ")
@@ -77,5 +81,7 @@ class SourceText:
         text = f"{message} (line {line}, column {column})\n{self.excerpt(offset)}"
         return error_class(text, line=line, column=column, **attributes)
 
-    def _is_masked(self, offset: int) -> bool:
-        return any(start <= offset < end for start, end in self.masked_spans)
+    def _is_shown(self, offset: int, char: str) -> bool:
+        if not self.redact or char in _ALWAYS_SHOWN:
+            return True
+        return any(start <= offset < end for start, end in self.visible_spans)

@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_thordata.exceptions import (
     HeaderTemplateError,
     ReservedHeaderWarning,
-    TemplateJSONError,
+    TemplateError,
     TemplateRenderError,
     UnknownVariableError,
 )
@@ -148,17 +148,25 @@ def test_a_placeholder_failing_on_the_data_is_a_render_error() -> None:
         template.render({"userId": "u"})
 
 
-def test_error_messages_never_show_header_values() -> None:
-    with pytest.raises(TemplateJSONError) as caught:
-        HeadersTemplate('{"Authorization": "Bearer s3cr3t-token" "X-B": "b"}')
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"Authorization": "Bearer s3cr3t" "X-B": "b"}',
+        '{"Authorization": "Bearer s3cr3t {{ nope }}"}',
+        '{"Authorization": "Bearer s3cr3t\\q"}',
+        '{"Authorization": "Bearer s3cr3t',
+        '{"Authorization": Bearer s3cr3t}',
+        '{"Authorization": "Bearer s3cr3t", "X-A": 1}',
+        '{"Authorization": "Bearer s3cr3t", "X-A": "{{ userId }}", "x-a": ""}',
+        '{"Authorization": ["Bearer s3cr3t"]}',
+    ],
+)
+def test_error_messages_never_show_header_values(text: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        HeadersTemplate(text)
 
     assert "s3cr3t" not in str(caught.value)
-    assert '"Authorization"' in str(caught.value)
-
-    with pytest.raises(UnknownVariableError) as unknown:
-        HeadersTemplate('{"Authorization": "Bearer s3cr3t-token {{ nope }}"}')
-
-    assert "s3cr3t" not in str(unknown.value)
+    assert caught.value.line == 1
 
 
 def test_a_header_template_copies_to_itself_and_pickles_without_warning_again() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_thordata.exceptions import TemplateError, TemplateJSONError, TemplateSyntaxError
@@ -138,6 +140,14 @@ def test_json_errors_give_the_problem_the_position_and_an_excerpt_with_a_caret(
     line, column = position
     assert f"(line {line}, column {column})\n" in error.message
     assert error.message.endswith(" " * (column - 1) + "^")
+
+
+@pytest.mark.parametrize("text", ['"\ud800"', '{"a": 1, "\udfff": 2}', "[\ud83d]"])
+def test_raw_unpaired_surrogates_in_the_text_are_refused(text: str) -> None:
+    with pytest.raises(TemplateJSONError, match="the text holds an unpaired surrogate") as caught:
+        parse_text(text)
+
+    assert caught.value.column == text.index(next(char for char in text if "\ud800" <= char <= "\udfff")) + 1
 
 
 def test_objects_and_arrays_nested_too_deeply_are_refused_instead_of_exhausting_the_stack() -> None:
@@ -281,9 +291,25 @@ def test_brackets_nested_too_deeply_inside_a_placeholder_are_refused() -> None:
         parse_text("{{ " + "(" * depth + "1" + ")" * depth + " }}")
 
 
-def test_string_values_can_be_recorded_as_masked_spans_for_excerpts() -> None:
-    source = SourceText('{"X-Token": "abc", "Y": "{{ userId }}"}')
+def test_a_redacted_source_gets_its_keys_marked_visible_and_nothing_else() -> None:
+    source = SourceText('{"X-Token": "abc", "Y": ["{{ userId }}", {"k": 1}]}', redact=True)
 
-    parse(source, mask_strings_in_values=True)
+    parse(source)
 
-    assert [source.text[start:end] for start, end in source.masked_spans] == ["abc", "{{ userId }}"]
+    assert [source.text[start:end] for start, end in source.visible_spans] == ["X-Token", "Y", "k"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"X-A": Bearer s3cr3t}', "unexpected word: strings need double quotes"),
+        ('{"X-A": 12s3cr3t}', "invalid number: JSON numbers look like"),
+        ('{"X-A": ["a" s3cr3t]}', "expected ',' or ']' after an array item (line"),
+        ('{"X-A": @s3cr3t}', "or a {{ placeholder }} (line"),
+    ],
+)
+def test_messages_about_a_redacted_source_do_not_quote_its_text(text: str, message: str) -> None:
+    with pytest.raises(TemplateJSONError, match=re.escape(message)) as caught:
+        parse(SourceText(text, redact=True))
+
+    assert "s3cr3t" not in str(caught.value)

@@ -115,16 +115,18 @@ _FRAGMENTS = [
     "{", "}", "[", "]", ":", ",", '"', "\\", "{{", "}}", "{%", "%}", "{#", "#}", " ", "\n", "true", "null",
     "0", "-1.5e3", "01", "userId", "resource.taskId", "eventData.items.0", "nope", "_x", "|", "lower",
     "default(", ")", "(", "'", '"a"', "\\u00e9", "\\ud800", "\\n", "+", "*", "**", "9", ".", "NaN", "~",
-    "x", "resource", "is defined", "if", "else", "[0]", "Content-Type", '"X-A"', "\x00", "é",
+    "x", "resource", "is defined", "if", "else", "[0]", "Content-Type", '"X-A"', "\x00", "é", "\udc00",
 ]  # fmt: skip
 template_like_text = st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map("".join)
-any_text = st.text(max_size=60) | template_like_text
+# Surrogates included: a str can hold them even though no valid text does.
+any_text = st.text(st.characters(exclude_categories=()), max_size=60) | template_like_text
 
 
 @SETTINGS
 @given(text=any_text)
 @example(text='{"a": "{{ resource.taskId }}"}')
 @example(text='{"a": {{ eventData.items.0 | default(0) + 1 }}}')
+@example(text='["\udc00"]')
 def test_any_text_either_renders_valid_json_or_raises_a_template_error(text: str) -> None:
     try:
         body = PayloadTemplate(text).render(sample_variables())

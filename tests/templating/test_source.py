@@ -45,15 +45,20 @@ def test_an_excerpt_of_a_long_line_is_cut_around_the_column() -> None:
     assert shown[caret.index("^")] == "x"
 
 
-def test_masked_spans_never_appear_in_an_excerpt() -> None:
-    source = SourceText('{"Authorization": "Bearer s3cr3t", "X": 1}')
-    start = source.text.index("Bearer")
-    source.masked_spans.append((start, start + len("Bearer s3cr3t")))
+def test_a_redacted_excerpt_shows_only_punctuation_and_visible_spans() -> None:
+    source = SourceText('{"Authorization": "Bearer s3cr3t", "X": 1}', redact=True)
+    start = source.text.index("Authorization")
+    source.visible_spans.append((start, start + len("Authorization")))
 
     excerpt = source.excerpt(source.text.index("1"))
 
-    assert "s3cr3t" not in excerpt
-    assert '"*************"' in excerpt
+    assert excerpt.splitlines()[0] == '   1 | {"Authorization": "****** ******", "*": *}'
+
+
+def test_an_excerpt_of_a_source_that_is_not_redacted_shows_everything() -> None:
+    source = SourceText('{"Authorization": "Bearer s3cr3t"}')
+
+    assert "Bearer s3cr3t" in source.excerpt(0)
 
 
 def test_an_error_carries_the_position_in_its_attributes_and_message() -> None:
