@@ -69,24 +69,17 @@ class _Check:
         if self.failed or payload is None or variables is None:
             return 1
 
-        try:
-            body = payload.render(variables)
-        except TemplateError as error:
-            self.report(payload_path, "error", error.message, error.line, error.column)
+        body = self.render(payload, payload_path, variables)
+        rendered_headers = self.render(headers, headers_path, variables) if headers and headers_path else ""
+        if body is None or rendered_headers is None:
             return 1
-        rendered_headers: dict[str, str] | None = None
-        if headers is not None and headers_path is not None:
-            try:
-                rendered_headers = headers.render(variables)
-            except TemplateError as error:
-                self.report(headers_path, "error", error.message, error.line, error.column)
-                return 1
 
+        # Flushed line by line so that both streams keep their order when they share a terminal.
         print(f"{payload_path}: valid", file=self.err, flush=True)
-        print(body.decode("utf-8"), file=self.out, flush=True)
-        if rendered_headers is not None:
+        print(body, file=self.out, flush=True)
+        if headers_path is not None:
             print(f"{headers_path}: valid", file=self.err, flush=True)
-            print(json.dumps(rendered_headers, ensure_ascii=False), file=self.out, flush=True)
+            print(rendered_headers, file=self.out, flush=True)
         return 0
 
     def read(self, path: Path) -> str | None:
@@ -137,6 +130,19 @@ class _Check:
             )
             return None
         return sample
+
+    def render(
+        self, template: PayloadTemplate | HeadersTemplate, path: Path, variables: dict[str, Any]
+    ) -> str | None:
+        """Return the text to show (the body, or the headers as a JSON object), or ``None`` on error."""
+        try:
+            rendered = template.render(variables)
+        except TemplateError as error:
+            self.report(path, "error", error.message, error.line, error.column)
+            return None
+        if isinstance(rendered, bytes):
+            return rendered.decode("utf-8")
+        return json.dumps(rendered, ensure_ascii=False)
 
     def report(
         self,

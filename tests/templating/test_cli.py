@@ -126,12 +126,14 @@ def test_a_bad_sample_is_reported_and_fails(tmp_path: Path, sample_text: str, me
     assert f"{tmp_path}/{message}" in err
 
 
-def test_a_render_error_against_the_sample_fails_with_its_position(tmp_path: Path) -> None:
+def test_render_errors_against_the_sample_fail_with_their_positions(tmp_path: Path) -> None:
     payload = write(tmp_path, "payload.json", '{"n": {{ userId + 1 }}}')
+    headers = write(tmp_path, "headers.json", '{"X-Data": "{{ resource }}"}')
 
-    code, out, err = run_in_process("check", payload)
+    code, out, err = run_in_process("check", payload, "--headers", headers)
 
     assert (code, out) == (1, "")
+    assert f"{headers}:1:13: error: the header 'X-Data': placeholder {{{{ resource }}}}" in err
     assert err.startswith(
         f"{payload}:1:7: error: placeholder {{{{ userId + 1 }}}} at line 1, column 7 failed: TypeError"
     )
