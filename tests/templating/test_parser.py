@@ -25,7 +25,7 @@ def parse_text(text: str) -> object:
 
 
 def error_of(text: str) -> TemplateError:
-    with pytest.raises(TemplateError) as caught:
+    with pytest.raises(TemplateError, match=r"\(line \d+, column \d+\)\n") as caught:
         parse_text(text)
     return caught.value
 

@@ -344,7 +344,7 @@ def test_a_mapping_with_non_text_keys_still_renders_and_only_raises_template_err
 
 
 def test_every_template_error_subclass_is_a_value_error_with_position_attributes() -> None:
-    with pytest.raises(UnknownVariableError) as caught:
+    with pytest.raises(UnknownVariableError, match="unknown variable 'nope'") as caught:
         PayloadTemplate('{"a": "{{ nope }}"}')
 
     assert isinstance(caught.value, TemplateError)

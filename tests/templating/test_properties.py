@@ -181,7 +181,7 @@ def test_text_without_placeholders_is_refused_whenever_python_json_refuses_it(te
     try:
         expected = json.loads(text)
     except ValueError:
-        with pytest.raises(TemplateError):
+        with pytest.raises(TemplateError, match=r"\(line \d+, column \d+\)"):
             PayloadTemplate(text)
         return
 
