@@ -18,6 +18,9 @@ ALLOWED_VARIABLES: frozenset[str] = frozenset(ALLOWED_VARIABLES_IN_ORDER)
 
 #: Headers that belong to the sender; a header template that sets one (in any letter case) gets
 #: a ReservedHeaderWarning when it is built, and the header is dropped from what it renders.
+#: Thordata's reserved names and the Standard Webhooks ones come first; the sender also sets
+#: User-Agent, and the HTTP client owns the framing headers (a template value would corrupt the
+#: request), so the webhook hook drops those too: a template gets the same warning for them.
 RESERVED_HEADERS: frozenset[str] = frozenset(
     {
         "Host",
@@ -28,6 +31,14 @@ RESERVED_HEADERS: frozenset[str] = frozenset(
         "webhook-id",
         "webhook-timestamp",
         "webhook-signature",
+        "User-Agent",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+        "Keep-Alive",
+        "TE",
+        "Trailer",
+        "Upgrade",
     }
 )
 

@@ -90,7 +90,8 @@ class HeadersTemplate:
             warnings.warn(
                 ReservedHeaderWarning(
                     f"the header template sets {name!r} (line {line}, column {column}), which the"
-                    " sender always sets itself: it is dropped from the rendered headers",
+                    " sender or its HTTP client always sets itself: it is dropped from the rendered"
+                    " headers",
                     header=name,
                     line=line,
                     column=column,

@@ -32,6 +32,14 @@ def test_the_public_names_are_exported() -> None:
     assert issubclass(templating.ReservedHeaderWarning, UserWarning)
 
 
+def test_the_reserved_headers_hold_those_of_thordata_and_standard_webhooks_and_the_client_ones() -> None:
+    issue_list = {"Host", "Content-Type", "Webhook", "Webhook-Dispatch-Id", "Request-Origin"}
+    standard_webhooks = {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    client = {"User-Agent", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "TE"}
+
+    assert issue_list | standard_webhooks | client <= templating.RESERVED_HEADERS
+
+
 @pytest.mark.timeout(60)
 def test_using_templates_imports_neither_airflow_nor_builds_anything_at_import_time() -> None:
     script = textwrap.dedent(
