@@ -77,6 +77,23 @@ class TemplateRenderError(TemplateError):
     """A valid template failed on the data it was rendered with."""
 
 
+class ReservedHeaderWarning(UserWarning):
+    """A header template sets a header that the sender always sets itself; the entry is dropped.
+
+    :param message: names the header and its position.
+    :param header: the header name as written in the template.
+    :param line: 1-based line of the header name.
+    :param column: 1-based column of the header name.
+    """
+
+    def __init__(self, message: str, *, header: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.header = header
+        self.line = line
+        self.column = column
+
+
 # -- Thordata API ----------------------------------------------------------------------------
 
 
