@@ -868,6 +868,7 @@ def get_task_plan(
     status: TaskStatus | None = None,
     page_size: int = 100,
     max_pages: int = 10,
+    reveal_api_key: bool = False,
 ) -> Plan[dict[str, Any]]:
     """Return the plan that finds one task's record in the task list.
 
@@ -876,38 +877,99 @@ def get_task_plan(
     task adds the ``jsonUrl`` and ``csvUrl`` download URLs.
     """
     (task_id,) = validate_task_ids([task_id])
+    _check_scan(config, page_size, max_pages)
+    known = None if status is None else TaskStatus(status)
+    return _one_task(config, task_id, known, page_size, max_pages, reveal_api_key)
+
+
+def _one_task(
+    config: ClientConfig,
+    task_id: str,
+    status: TaskStatus | None,
+    page_size: int,
+    max_pages: int,
+    reveal_api_key: bool,
+) -> Plan[dict[str, Any]]:
+    records, scanned = yield from _get_tasks(config, {task_id: status}, page_size, max_pages, reveal_api_key)
+    if task_id not in records:
+        raise ThordataAPIError(
+            f"Thordata task {task_id} is not among the {scanned} newest tasks of the task list "
+            f"({max_pages} page(s) of {page_size} read at most)",
+            endpoint=TASKS_LIST,
+        )
+    return records[task_id]
+
+
+def _check_scan(config: ClientConfig, page_size: int, max_pages: int) -> None:
     build_tasks_list(config, 1, page_size)
     if max_pages < 1:
         raise ValueError(f"max_pages must be at least 1, got {max_pages}")
-    known = None if status is None else TaskStatus(status)
-    return _get_task(config, task_id, known, page_size, max_pages)
 
 
-def _get_task(
-    config: ClientConfig, task_id: str, status: TaskStatus | None, page_size: int, max_pages: int
-) -> Plan[dict[str, Any]]:
-    found: Mapping[str, Any] | None = None
+def get_tasks_plan(
+    config: ClientConfig,
+    statuses: Mapping[str, TaskStatus | None],
+    *,
+    page_size: int = 100,
+    max_pages: int = 10,
+    reveal_api_key: bool = False,
+) -> Plan[dict[str, dict[str, Any]]]:
+    """Return the plan that finds the records of many tasks in one scan of the task list.
+
+    ``statuses`` maps each wanted task id to its status when the caller already polled it
+    (``None`` otherwise: those are polled in one batched call). The scan stops as soon as
+    every task is found, or after ``max_pages`` pages; tasks not found are absent from the
+    result. Succeeded tasks get their ``jsonUrl`` and ``csvUrl``. ``reveal_api_key`` keeps
+    the scraping token unredacted, for integrations that explicitly opted in.
+    """
+    ids = validate_task_ids(list(statuses))
+    _check_scan(config, page_size, max_pages)
+    known = {task_id: None if statuses[task_id] is None else TaskStatus(statuses[task_id]) for task_id in ids}
+    return _records_only(_get_tasks(config, known, page_size, max_pages, reveal_api_key))
+
+
+def _records_only(
+    plan: Plan[tuple[dict[str, dict[str, Any]], int]],
+) -> Plan[dict[str, dict[str, Any]]]:
+    records, _scanned = yield from plan
+    return records
+
+
+def _get_tasks(
+    config: ClientConfig,
+    statuses: dict[str, TaskStatus | None],
+    page_size: int,
+    max_pages: int,
+    reveal_api_key: bool,
+) -> Plan[tuple[dict[str, dict[str, Any]], int]]:
+    found: dict[str, Mapping[str, Any]] = {}
+    item: Mapping[str, Any]
     scanned = 0
     for page in range(1, max_pages + 1):
         call = build_tasks_list(config, page, page_size)
         count, items = parse_task_list(call, (yield call))
         scanned += len(items)
-        found = next((item for item in items if item.get("task_id") == task_id), None)
-        if found is not None or len(items) < page_size or scanned >= count:
+        for item in items:
+            if item.get("task_id") in statuses:
+                found[item["task_id"]] = item
+        if len(found) == len(statuses) or len(items) < page_size or scanned >= count:
             break
-    if found is None:
-        raise ThordataAPIError(
-            f"Thordata task {task_id} is not among the {scanned} newest tasks of the task list "
-            f"({max_pages} page(s) of {page_size} read)",
-            endpoint=TASKS_LIST,
-        )
 
-    if status is None:
-        call = build_tasks_status(config, [task_id])
-        observed = parse_statuses(call, (yield call)).get(task_id)
-        status = observed.status if observed is not None else TaskStatus.UNKNOWN
-    json_url = csv_url = ""
-    if status is TaskStatus.SUCCEEDED:
-        json_url = yield from _single(build_tasks_download(config, task_id, "json"), parse_download_url)
-        csv_url = yield from _single(build_tasks_download(config, task_id, "csv"), parse_download_url)
-    return task_record(found, json_url=json_url, csv_url=csv_url, user_id=config.user_id)
+    unpolled = [task_id for task_id in found if statuses[task_id] is None]
+    if unpolled:
+        observed = yield from fetch_statuses_plan(config, unpolled)
+        for task_id in unpolled:
+            seen = observed.get(task_id)
+            statuses[task_id] = seen.status if seen is not None else TaskStatus.UNKNOWN
+
+    records = {}
+    for task_id, item in found.items():
+        json_url = csv_url = ""
+        if statuses[task_id] is TaskStatus.SUCCEEDED:
+            json_url = yield from _single(build_tasks_download(config, task_id, "json"), parse_download_url)
+            csv_url = yield from _single(build_tasks_download(config, task_id, "csv"), parse_download_url)
+        record = task_record(item, json_url=json_url, csv_url=csv_url, user_id=config.user_id)
+        if reveal_api_key and item.get("api_key"):
+            record["apiKey"] = item["api_key"]
+        records[task_id] = record
+    return records, scanned

@@ -7,6 +7,7 @@ shared back-off policy, reads the Airflow connection and logs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -22,7 +23,7 @@ from airflow_provider_thordata.scraper_api import ClientConfig, ObservedStatus, 
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Generator, Iterable
 
     from airflow.sdk import Connection
 
@@ -237,25 +238,75 @@ class ThordataHook(BaseHook):
         return await self._arun(api.list_tasks_plan(await self.aget_conn(), page, size))
 
     def get_task(
-        self, task_id: str, *, status: TaskStatus | None = None, max_pages: int = 10
+        self,
+        task_id: str,
+        *,
+        status: TaskStatus | None = None,
+        max_pages: int = 10,
+        reveal_api_key: bool = False,
     ) -> dict[str, Any]:
         """Return a task's record in the seed's ``resource`` shape, ``apiKey`` redacted.
 
         The record is found in the task list (at most ``max_pages`` pages of 100, newest
         first). ``jsonUrl`` and ``csvUrl`` are filled in when the task succeeded; pass the
-        ``status`` you already polled to save the status call.
+        ``status`` you already polled to save the status call. ``reveal_api_key`` keeps the
+        scraping token in clear, for an integration that opted in: never log the result.
 
         :raises ThordataAPIError: the task is not among the pages read, or a call failed.
         """
-        plan = api.get_task_plan(self.get_conn(), task_id, status=status, max_pages=max_pages)
+        plan = api.get_task_plan(
+            self.get_conn(), task_id, status=status, max_pages=max_pages, reveal_api_key=reveal_api_key
+        )
         return self._run(plan)
 
     async def aget_task(
-        self, task_id: str, *, status: TaskStatus | None = None, max_pages: int = 10
+        self,
+        task_id: str,
+        *,
+        status: TaskStatus | None = None,
+        max_pages: int = 10,
+        reveal_api_key: bool = False,
     ) -> dict[str, Any]:
         """Return a task's record in the ``resource`` shape; the twin of :meth:`get_task`."""
-        plan = api.get_task_plan(await self.aget_conn(), task_id, status=status, max_pages=max_pages)
+        plan = api.get_task_plan(
+            await self.aget_conn(), task_id, status=status, max_pages=max_pages, reveal_api_key=reveal_api_key
+        )
         return await self._arun(plan)
+
+    def get_tasks(
+        self,
+        statuses: Mapping[str, TaskStatus | None] | Iterable[str],
+        *,
+        max_pages: int = 10,
+        reveal_api_key: bool = False,
+    ) -> dict[str, dict[str, Any]]:
+        """Return the records of many tasks, found in one scan of the task list.
+
+        ``statuses`` maps task ids to the status already polled (or ``None``), or is just the
+        ids. Tasks not among the ``max_pages`` newest pages are absent from the result.
+        """
+        plan = api.get_tasks_plan(
+            self.get_conn(), _wanted(statuses), max_pages=max_pages, reveal_api_key=reveal_api_key
+        )
+        return self._run(plan)
+
+    async def aget_tasks(
+        self,
+        statuses: Mapping[str, TaskStatus | None] | Iterable[str],
+        *,
+        max_pages: int = 10,
+        reveal_api_key: bool = False,
+    ) -> dict[str, dict[str, Any]]:
+        """Return the records of many tasks; the twin of :meth:`get_tasks`."""
+        plan = api.get_tasks_plan(
+            await self.aget_conn(), _wanted(statuses), max_pages=max_pages, reveal_api_key=reveal_api_key
+        )
+        return await self._arun(plan)
+
+    @property
+    def user_id(self) -> str | None:
+        """Return the connection's Thordata user id (``{{userId}}`` in webhook templates)."""
+        return self.get_conn().user_id
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the public token and key with a read-only call; report the scraper token.
@@ -435,3 +486,9 @@ def _connection_report(config: ClientConfig, page: TaskPage) -> str:
         f"Thordata accepted the public token and key of connection '{config.conn_id}' "
         f"({page.count} task(s) in the task list). {token}"
     )
+
+
+def _wanted(statuses: Mapping[str, TaskStatus | None] | Iterable[str]) -> dict[str, TaskStatus | None]:
+    if isinstance(statuses, Mapping):
+        return dict(statuses)
+    return dict.fromkeys(api.validate_task_ids(statuses))

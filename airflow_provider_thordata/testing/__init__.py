@@ -42,7 +42,17 @@ _EXPORTS = {
     "StaticResolver": "airflow_provider_thordata.testing.resolver",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Fault",
+    "Lifecycle",
+    "ReceivedDelivery",
+    "RecordedRequest",
+    "Reply",
+    "StaticResolver",
+    "ThordataAPIServer",
+    "WebhookReceiver",
+    "new_webhook_secret",
+]
 
 
 def __getattr__(name: str) -> Any:
