@@ -10,6 +10,7 @@ of the same task instance; after a delivery it records it there.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -60,7 +61,7 @@ class DeliveryLedger:
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> DeliveryLedger:
         """Return the ledger of the task instance ``context`` belongs to, if it has one."""
-        return cls(context.get("task_state_store"))
+        return cls(usable_state_store(context))
 
     def delivered(self, dispatch: str) -> DeliveryRecord | None:
         """Return the record of an earlier successful delivery of ``dispatch``, if any."""
@@ -75,6 +76,23 @@ class DeliveryLedger:
         """Remember the outcome of a delivery (failures too, for the record)."""
         if self._store is not None:
             self._store.set(LEDGER_PREFIX + record["dispatch_id"], dict(record))
+
+
+def usable_state_store(context: Mapping[str, Any]) -> StateStore | None:
+    """Return the context's task state store if it can be used from this process.
+
+    The store talks to the task's supervisor, so it works only inside a running task. A DAG
+    callback's context may still carry one (``dag.test()`` hands it over), which would fail
+    on first use: such a store is treated as absent.
+    """
+    store = context.get("task_state_store")
+    if store is None:
+        return None
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+        log.debug("The task state store is not reachable from this process; deliveries are not recorded")
+        return None
+    return store  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,34 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_thordata.delivery import DeliveryRecord
+    from airflow_provider_thordata.events import LifecycleEvent
     from airflow_provider_thordata.hooks.thordata import ThordataHook
     from airflow_provider_thordata.integrations import WebhookIntegration
 
 log = logging.getLogger(__name__)
+
+OBSERVED_PREFIX = "thordata.observed."
+
+
+def observed_at(store: Any, event: LifecycleEvent, scraper_task_id: str | None) -> datetime:
+    """Return when ``event`` was first observed for a scraper task in this task instance.
+
+    The first observation is pinned in the task state store, so an Airflow retry that sends
+    an event again sends the same ``createdAt`` and ``globals``: the same dispatch id always
+    comes with the same body, as receivers that enforce idempotency keys expect.
+    """
+    now = datetime.now(timezone.utc)
+    if store is None:
+        return now
+    key = f"{OBSERVED_PREFIX}{event.name}.{scraper_task_id or '-'}"
+    stored = store.get(key)
+    if isinstance(stored, str):
+        try:
+            return datetime.fromisoformat(stored)
+        except ValueError:
+            log.warning("Ignoring an unreadable observation time under %s", key)
+    store.set(key, now.isoformat())
+    return now
 
 
 @dataclass(frozen=True)
@@ -72,7 +96,7 @@ class ScraperTaskWatcher:
         self.context = context
         self.empty_result_is_failure = empty_result_is_failure
         self.spider = dict(spider or {})
-        self._store = context.get("task_state_store")
+        self._store = dispatch.usable_state_store(context)
         self._ledger = dispatch.DeliveryLedger(self._store)
         self._fetched: dict[str, dict[str, Any]] = {}
         ti = context.get("ti")
@@ -132,7 +156,7 @@ class ScraperTaskWatcher:
                     event_data=self._event_data(change, resource, inferred=item.inferred),
                     resource=resource,
                     api_key=None if record is None else record.get("apiKey"),
-                    observed_at=datetime.now(timezone.utc),
+                    observed_at=observed_at(self._store, item.event, change.task_id),
                 )
                 deliveries += dispatch.deliver(
                     dispatch.plan(emission, self.integrations, context=self.context, user_id=user_id),

@@ -41,3 +41,57 @@ def airflow_db(airflow_home: Path) -> Path:
 
     db.initdb()
     return airflow_home
+
+
+@pytest.fixture(scope="session")
+def dag_runner(airflow_db: Path):
+    """Return a function that runs a DAG built in a test with ``dag.test()``.
+
+    ``dag.test()`` refuses a DAG that was never serialized to the metadata database, and
+    only DAG files in a bundle get serialized; so the DAG is written there first, as the
+    DAG processor would.
+    """
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    DagBundlesManager().sync_bundles_to_db()
+
+    def run(dag, **kwargs):
+        with create_session() as session:
+            update_dag_parsing_results_in_db(
+                "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
+            )
+        return dag.test(**kwargs)
+
+    return run
+
+
+@pytest.fixture
+def thordata_server(monkeypatch: pytest.MonkeyPatch):
+    """Start a Thordata-compatible API and point the ``thordata_default`` connection at it."""
+    from airflow_provider_thordata.testing import ThordataAPIServer
+
+    with ThordataAPIServer() as server:
+        for name, value in server.connection_env().items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch):
+    """Start a signing webhook receiver behind the ``orders_webhook`` and ``audit_webhook`` connections.
+
+    One attempt per delivery, so a scripted failure fails the delivery without back-off.
+    """
+    from airflow_provider_thordata.testing import WebhookReceiver, new_webhook_secret
+
+    with WebhookReceiver(secret=new_webhook_secret()) as running:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_ORDERS_WEBHOOK", running.connection_json("/orders", max_attempts=1, timeout=5)
+        )
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_AUDIT_WEBHOOK", running.connection_json("/audit", max_attempts=1, timeout=5)
+        )
+        yield running

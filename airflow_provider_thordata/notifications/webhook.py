@@ -14,6 +14,7 @@ from airflow_provider_thordata.integrations import WebhookIntegration, coerce_in
 from airflow_provider_thordata.rendered import json_object
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
 
     from airflow_provider_thordata.delivery import DeliveryRecord
@@ -64,6 +65,18 @@ class ThordataWebhookNotifier(BaseNotifier):
         self.scraper_task_id = scraper_task_id
         self.user_id = user_id
         self.records: list[DeliveryRecord] = []
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Render the templated fields, also when the context's DAG cannot build a Jinja env.
+
+        ``dag.test()`` hands DAG-level callbacks the scheduler's serialized DAG, which has no
+        ``get_template_env``; the default sandboxed environment is used then, as for a
+        deadline alert, which has no DAG at all.
+        """
+        dag = context.get("dag")
+        if jinja_env is None and dag is not None and not hasattr(dag, "get_template_env"):
+            jinja_env = self.get_template_env()
+        super().render_template_fields(context, jinja_env)
 
     def _plan(self, context: Mapping[str, Any]) -> list[dispatch.PlannedDelivery]:
         emission = dispatch.Emission(

@@ -14,7 +14,7 @@ from airflow_provider_thordata import dispatch
 from airflow_provider_thordata.events import LifecycleEvent
 from airflow_provider_thordata.exceptions import ThordataAPIError
 from airflow_provider_thordata.integrations import WebhookIntegration, coerce_integrations
-from airflow_provider_thordata.watching import WatchingMixin
+from airflow_provider_thordata.watching import WatchingMixin, observed_at
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -110,7 +110,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         from airflow_provider_thordata.hooks.thordata import ThordataHook
 
         hook = ThordataHook(thordata_conn_id=self.thordata_conn_id)
-        store = context.get("task_state_store")
+        store = dispatch.usable_state_store(context)
         task_id = _stored_task_id(store)
         if task_id:
             self.log.info("Reusing Thordata task %s created by an earlier try of this task", task_id)
@@ -149,7 +149,12 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         details: Mapping[str, Any],
     ) -> None:
         event_data = {"spiderId": self.spider_id, "spiderName": self.spider_name, **details}
-        emission = dispatch.Emission(event=event, scraper_task_id=task_id, event_data=event_data)
+        emission = dispatch.Emission(
+            event=event,
+            scraper_task_id=task_id,
+            event_data=event_data,
+            observed_at=observed_at(dispatch.usable_state_store(context), event, task_id),
+        )
         dispatch.deliver(
             dispatch.plan(emission, self.integrations, context=context, user_id=hook.user_id),
             ledger=dispatch.DeliveryLedger.from_context(context),
@@ -179,7 +184,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Resume after the trigger fired: emit what changed, then finish or defer again."""
-        task_id = _stored_task_id(context.get("task_state_store"))
+        task_id = _stored_task_id(dispatch.usable_state_store(context))
         if not task_id and isinstance(event, dict) and event.get("task_ids"):
             task_id = str(event["task_ids"][0])
         if not task_id:
