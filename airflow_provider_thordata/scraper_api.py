@@ -42,6 +42,9 @@ VIDEO_BUILDER = "video_builder"
 TASKS_STATUS = "tasks-status"
 TASKS_DOWNLOAD = "tasks-download"
 TASKS_LIST = "tasks-list"
+#: The GET of a result file from the URL ``tasks-download`` answered (not one of Thordata's
+#: endpoints: the file host, which gets no credential).
+RESULT_FILE = "result-file"
 
 #: Ids carried by one ``tasks-status`` call; longer lists are split into several calls.
 STATUS_BATCH_SIZE = 100
@@ -50,6 +53,8 @@ DEFAULT_FILE_NAME = "{{TasksID}}"
 DATA_FORMATS = ("json", "csv", "xlsx")
 DOWNLOAD_TYPES = ("json", "csv", "video", "subtitle", "audio")
 USER_AGENT = f"airflow-provider-thordata/{__version__}"
+#: Largest result file :func:`download_result_plan` reads into memory unless told otherwise.
+DEFAULT_MAX_RESULT_BYTES = 100 * 1024 * 1024
 
 
 _T = TypeVar("_T")
@@ -263,22 +268,29 @@ class ApiCall:
     Its ``repr`` leaves out the headers, which hold credentials.
 
     :param endpoint: the operation, such as ``tasks-status`` (what logs and errors name).
-    :param url: the full URL; it never holds a credential.
+    :param url: the full URL. An API call's never holds a credential; a result file's may
+        carry the file host's signed query, so the ``repr`` leaves it out too.
     :param headers: the request headers, credentials included (``Authorization``, ``token``,
         ``key``).
     :param form: the form fields, sent ``application/x-www-form-urlencoded``.
     :param conn_id: the Airflow connection, named in error messages.
     :param task_ids: the task ids the call is about, for logs.
-    :param method: always ``POST`` for this API.
+    :param method: ``POST`` for every call of the API; ``GET`` for a result file.
+    :param max_bytes: the largest answer body to read (``None``: no limit); a longer one fails
+        the call without being read to its end.
+    :param envelope: the answer is the API's ``{code, msg, data}`` envelope; ``False`` for a
+        result file, whose body is returned as it is (see :func:`interpret_file_response`).
     """
 
     endpoint: str
-    url: str
+    url: str = field(repr=False)
     headers: Mapping[str, str] = field(repr=False)
     form: Mapping[str, str]
     conn_id: str
     task_ids: tuple[str, ...] = ()
     method: str = "POST"
+    max_bytes: int | None = None
+    envelope: bool = True
 
     def describe(self) -> str:
         """Return the endpoint and its task ids in a short form fit for a log line."""
@@ -392,6 +404,30 @@ def build_tasks_download(config: ClientConfig, task_id: str, file_type: str = "j
         form={"tasks_id": task_id, "type": kind},
         conn_id=config.conn_id,
         task_ids=(task_id,),
+    )
+
+
+def build_result_file(download: ApiCall, url: str, *, max_bytes: int) -> ApiCall:
+    """Return the ``GET`` of a result file at ``url``, the answer to the ``download`` call.
+
+    It carries no credential: the file lives on a storage host, not on Thordata's API, and
+    the URL alone grants access. Redirects are not followed, like every call of this hook.
+
+    :raises ThordataAPIError: ``url`` is not an http(s) URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _shape_error(download, "data.download is not an http(s) URL")
+    return ApiCall(
+        endpoint=RESULT_FILE,
+        url=url,
+        headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+        form={},
+        conn_id=download.conn_id,
+        task_ids=download.task_ids,
+        method="GET",
+        max_bytes=max_bytes,
+        envelope=False,
     )
 
 
@@ -522,6 +558,74 @@ def interpret_response(call: ApiCall, http_status: int, body: bytes) -> Any:
             http_status=http_status,
         )
     return envelope.get("data") if isinstance(envelope, dict) else None
+
+
+def interpret_file_response(call: ApiCall, http_status: int, body: bytes) -> bytes:
+    """Return a result file's bytes for a successful answer, or raise what went wrong.
+
+    408, 425, 429 and 5xx are retried; a 404 or 403 is not (the URL expired or the file is
+    gone: ask ``tasks-download`` again); a redirect is refused, as it is everywhere else.
+
+    :raises ThordataAPIError: the file could not be read; ``retryable`` says whether to try again.
+    """
+    if 200 <= http_status < 300:
+        return body
+    head = (
+        f"Reading the result file of Thordata task {', '.join(call.task_ids)} failed with HTTP {http_status}"
+    )
+    if http_status in (408, 425, 429) or 500 <= http_status <= 599:
+        text, retryable = f"{head} (temporary)", True
+    elif http_status in (403, 404, 410):
+        text, retryable = f"{head}: the download URL expired or the file is gone; download it again", False
+    elif 300 <= http_status <= 399:
+        text, retryable = f"{head}: the file host redirected, and redirects are not followed", False
+    else:
+        text, retryable = head, False
+    raise ThordataAPIError(text, endpoint=call.endpoint, http_status=http_status, retryable=retryable)
+
+
+class BodyReader:
+    """Collect an answer's body, refusing one longer than the call's ``max_bytes``.
+
+    The shells feed it the chunks they stream, so an oversized file is refused as soon as it
+    says or shows its size, never read into memory whole.
+
+    :param call: the call being answered.
+    :param content_length: the answer's ``Content-Length`` header, if it had one.
+    :raises ThordataAPIError: the declared length is over the limit.
+    """
+
+    def __init__(self, call: ApiCall, content_length: str | None) -> None:
+        self.call = call
+        self._chunks: list[bytes] = []
+        self._size = 0
+        declared = content_length.strip() if content_length else ""
+        if declared.isdigit():
+            self._check(int(declared))
+
+    def add(self, chunk: bytes) -> None:
+        """Take the next chunk of the body.
+
+        :raises ThordataAPIError: the body grew over the limit.
+        """
+        self._size += len(chunk)
+        self._check(self._size)
+        self._chunks.append(chunk)
+
+    @property
+    def content(self) -> bytes:
+        """Return the whole body read so far."""
+        return b"".join(self._chunks)
+
+    def _check(self, size: int) -> None:
+        limit = self.call.max_bytes
+        if limit is not None and size > limit:
+            raise ThordataAPIError(
+                f"The {self.call.endpoint} answer for Thordata task {', '.join(self.call.task_ids) or '-'} "
+                f"is larger than max_bytes ({limit} bytes); raise max_bytes, or download the file "
+                "from the task's jsonUrl/csvUrl with a streaming client",
+                endpoint=self.call.endpoint,
+            )
 
 
 def transport_error(call: ApiCall, exc: BaseException, *, request_sent: bool = True) -> ThordataAPIError:
@@ -847,6 +951,25 @@ def _fetch_statuses(calls: list[ApiCall]) -> Plan[dict[str, ObservedStatus]]:
 def download_url_plan(config: ClientConfig, task_id: str, file_type: str = "json") -> Plan[str]:
     """Return the plan that asks for the URL of one result file."""
     return _single(build_tasks_download(config, task_id, file_type), parse_download_url)
+
+
+def download_result_plan(
+    config: ClientConfig, task_id: str, file_type: str = "json", *, max_bytes: int = DEFAULT_MAX_RESULT_BYTES
+) -> Plan[bytes]:
+    """Return the plan that reads one result file: ask ``tasks-download`` for its URL, then GET it.
+
+    :param max_bytes: the largest file to read; a larger one fails without being read whole.
+    :raises ValueError: the id, the file type or ``max_bytes`` is invalid (checked now).
+    """
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+    return _download_result(build_tasks_download(config, task_id, file_type), max_bytes)
+
+
+def _download_result(download: ApiCall, max_bytes: int) -> Plan[bytes]:
+    url = parse_download_url(download, (yield download))
+    content: bytes = yield build_result_file(download, url, max_bytes=max_bytes)
+    return content
 
 
 def list_tasks_plan(config: ClientConfig, page: int = 1, size: int = 20) -> Plan[TaskPage]:

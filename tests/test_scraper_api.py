@@ -735,3 +735,107 @@ def test_a_task_page_holds_redacted_records() -> None:
     assert page.count == 7
     assert [record["taskId"] for record in page.tasks] == ["t1"]
     assert LIST_ITEM["api_key"] not in json.dumps(page.tasks)
+
+
+# -- result files ----------------------------------------------------------------------------
+
+FILE_URL = "https://files.example/scrapers/t1.json?sign=abc"
+
+
+def test_the_plan_asks_for_the_url_then_gets_the_file_without_credentials() -> None:
+    plan = api.download_result_plan(make_config(), "t1", "csv", max_bytes=1000)
+
+    content, calls = drive(plan, [{"download": FILE_URL, "tasks_ids": "t1"}, b"a,b\n1,2\n"])
+
+    assert content == b"a,b\n1,2\n"
+    download, file_call = calls
+    assert (download.endpoint, dict(download.form)) == ("tasks-download", {"tasks_id": "t1", "type": "csv"})
+    assert (file_call.endpoint, file_call.method, file_call.url) == ("result-file", "GET", FILE_URL)
+    assert (file_call.envelope, file_call.max_bytes, dict(file_call.form)) == (False, 1000, {})
+    for secret in (SCRAPER_TOKEN, PUBLIC_TOKEN, PUBLIC_KEY):
+        assert secret not in str(dict(file_call.headers))
+    assert {name.lower() for name in file_call.headers} == {"user-agent", "accept"}
+
+
+def test_the_file_call_repr_leaves_out_its_signed_url() -> None:
+    _, calls = drive(api.download_result_plan(make_config(), "t1"), [{"download": FILE_URL}, b"[]"])
+
+    assert "sign=abc" not in repr(calls[1])
+
+
+@pytest.mark.parametrize("max_bytes", [0, -1, 1.5, True, "10"])
+def test_max_bytes_must_be_a_positive_integer(max_bytes: object) -> None:
+    with pytest.raises(ValueError, match="max_bytes must be a positive integer"):
+        api.download_result_plan(make_config(), "t1", max_bytes=max_bytes)  # type: ignore[arg-type]
+
+
+def test_the_file_type_is_checked_before_anything_is_sent() -> None:
+    with pytest.raises(ValueError, match="file_type must be one of json, csv"):
+        api.download_result_plan(make_config(), "t1", "pdf")
+
+
+@pytest.mark.parametrize("url", ["ftp://files.example/t1.json", "/files/t1.json", "file:///etc/passwd"])
+def test_a_download_url_that_is_not_http_is_refused(url: str) -> None:
+    plan = api.download_result_plan(make_config(), "t1")
+
+    with pytest.raises(ThordataAPIError, match=r"data.download is not an http\(s\) URL"):
+        drive(plan, [{"download": url}])
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "words"),
+    [
+        (503, True, "temporary"),
+        (429, True, "temporary"),
+        (408, True, "temporary"),
+        (404, False, "expired or the file is gone"),
+        (403, False, "expired or the file is gone"),
+        (302, False, "redirects are not followed"),
+        (400, False, "HTTP 400"),
+    ],
+)
+def test_a_file_answer_that_is_not_2xx_raises_retryable_or_not(
+    status: int, retryable: bool, words: str
+) -> None:
+    _, calls = drive(api.download_result_plan(make_config(), "t1"), [{"download": FILE_URL}, b""])
+
+    with pytest.raises(ThordataAPIError, match=words) as info:
+        api.interpret_file_response(calls[1], status, b"<html>nope</html>")
+
+    assert info.value.retryable is retryable
+    assert info.value.http_status == status
+    assert "task t1" in info.value.message
+
+
+def test_a_2xx_file_answer_is_returned_as_it_is_even_when_it_is_not_json() -> None:
+    _, calls = drive(api.download_result_plan(make_config(), "t1"), [{"download": FILE_URL}, b""])
+
+    assert api.interpret_file_response(calls[1], 200, b"not json") == b"not json"
+
+
+def test_the_body_reader_refuses_a_declared_length_over_the_limit_before_reading() -> None:
+    call = api.build_result_file(api.build_tasks_download(make_config(), "t1"), FILE_URL, max_bytes=10)
+
+    with pytest.raises(ThordataAPIError, match=r"larger than max_bytes \(10 bytes\)"):
+        api.BodyReader(call, "11")
+
+
+def test_the_body_reader_refuses_a_body_that_grows_over_the_limit() -> None:
+    call = api.build_result_file(api.build_tasks_download(make_config(), "t1"), FILE_URL, max_bytes=10)
+    reader = api.BodyReader(call, None)
+    reader.add(b"12345")
+    reader.add(b"67890")
+
+    with pytest.raises(ThordataAPIError, match="larger than max_bytes") as info:
+        reader.add(b"1")
+
+    assert info.value.retryable is False
+    assert reader.content == b"1234567890"
+
+
+def test_the_body_reader_has_no_limit_for_api_calls() -> None:
+    reader = api.BodyReader(api.build_tasks_download(make_config(), "t1"), str(10**12))
+
+    reader.add(b"x" * 100_000)
+
+    assert len(reader.content) == 100_000

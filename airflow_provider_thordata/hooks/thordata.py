@@ -229,6 +229,38 @@ class ThordataHook(BaseHook):
         self.log.info("Got the %s result URL of Thordata task %s", file_type, task_id)
         return url
 
+    def download_result(
+        self, task_id: str, file_type: str = "json", *, max_bytes: int = api.DEFAULT_MAX_RESULT_BYTES
+    ) -> bytes:
+        """Return the content of a succeeded task's result file (``json``, ``csv``, ...).
+
+        Asks ``tasks-download`` for a fresh URL, then reads the file from it. The file host
+        gets no credential (the URL alone grants access) and the URL is never logged.
+
+        :param task_id: the scraper task.
+        :param file_type: ``json``, ``csv``, ``video``, ``subtitle`` or ``audio``.
+        :param max_bytes: the largest file to read into memory; a larger one raises
+            :class:`~airflow_provider_thordata.exceptions.ThordataAPIError` without being read.
+        """
+        content = self._run(
+            api.download_result_plan(self.get_conn(), task_id, file_type, max_bytes=max_bytes)
+        )
+        self.log.info(
+            "Read the %s result file of Thordata task %s (%d bytes)", file_type, task_id, len(content)
+        )
+        return content
+
+    async def adownload_result(
+        self, task_id: str, file_type: str = "json", *, max_bytes: int = api.DEFAULT_MAX_RESULT_BYTES
+    ) -> bytes:
+        """Return the content of a result file; the async twin of :meth:`download_result`."""
+        plan = api.download_result_plan(await self.aget_conn(), task_id, file_type, max_bytes=max_bytes)
+        content = await self._arun(plan)
+        self.log.info(
+            "Read the %s result file of Thordata task %s (%d bytes)", file_type, task_id, len(content)
+        )
+        return content
+
     def list_tasks(self, page: int = 1, size: int = 20) -> TaskPage:
         """Return one page of the task list (newest first), as redacted ``resource`` records."""
         return self._run(api.list_tasks_plan(self.get_conn(), page, size))
@@ -346,12 +378,13 @@ class ThordataHook(BaseHook):
         def attempt() -> Any:
             retry.server_delay = None
             try:
-                response = client.request(
-                    call.method, call.url, headers=dict(call.headers), data=dict(call.form)
-                )
+                with client.stream(call.method, call.url, **_request_options(call)) as response:
+                    body = api.BodyReader(call, response.headers.get("Content-Length"))
+                    for chunk in response.iter_bytes():
+                        body.add(chunk)
             except httpx.TransportError as exc:
                 raise api.transport_error(call, exc, request_sent=not isinstance(exc, _NOT_SENT)) from exc
-            return retry.read(response)
+            return retry.read(response, body.content)
 
         return retry.finish(lambda: tenacity.Retrying(sleep=self.clock.sleep, **retry.options())(attempt))
 
@@ -361,12 +394,13 @@ class ThordataHook(BaseHook):
         async def attempt() -> Any:
             retry.server_delay = None
             try:
-                response = await client.request(
-                    call.method, call.url, headers=dict(call.headers), data=dict(call.form)
-                )
+                async with client.stream(call.method, call.url, **_request_options(call)) as response:
+                    body = api.BodyReader(call, response.headers.get("Content-Length"))
+                    async for chunk in response.aiter_bytes():
+                        body.add(chunk)
             except httpx.TransportError as exc:
                 raise api.transport_error(call, exc, request_sent=not isinstance(exc, _NOT_SENT)) from exc
-            return retry.read(response)
+            return retry.read(response, body.content)
 
         retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **retry.options())
         return await retry.afinish(lambda: retrying(attempt))
@@ -397,9 +431,11 @@ class _RetryState:
         self.server_delay: float | None = None
         self.attempts = 0
 
-    def read(self, response: httpx.Response) -> Any:
+    def read(self, response: httpx.Response, body: bytes) -> Any:
         self.server_delay = parse_retry_after(response.headers.get("Retry-After"), now=self.hook.clock.time())
-        return api.interpret_response(self.call, response.status_code, response.content)
+        if self.call.envelope:
+            return api.interpret_response(self.call, response.status_code, body)
+        return api.interpret_file_response(self.call, response.status_code, body)
 
     def options(self) -> dict[str, Any]:
         return tenacity_options(
@@ -451,6 +487,11 @@ def _tls_context() -> ssl.SSLContext:
     # Building a TLS context loads the CA bundle, about 50 ms; a client built with a shared
     # one starts in about 2 ms, which matters for a sensor that polls all day.
     return httpx.create_ssl_context()
+
+
+def _request_options(call: ApiCall) -> dict[str, Any]:
+    # A GET of a result file has no form: sending an empty one would add a Content-Type.
+    return {"headers": dict(call.headers), "data": dict(call.form) if call.form else None}
 
 
 def _drive(plan: Generator[ApiCall, Any, _T], send: Callable[[ApiCall], Any]) -> _T:

@@ -655,3 +655,100 @@ def test_collecting_counts_as_running(hook: ThordataHook, server: ThordataAPISer
     task_id = server.add_task(lifecycle=Lifecycle(steps=(("collecting", None),)))
 
     assert hook.get_task_statuses(task_id) == {task_id: TaskStatus.RUNNING}
+
+
+# -- result files ----------------------------------------------------------------------------
+
+ROWS = ({"title": "Kindle Paperwhite", "price": 149.99}, {"title": "Echo Dot", "price": 49.99})
+
+
+def ready_task(server: ThordataAPIServer, **lifecycle: object) -> str:
+    return server.add_task(lifecycle=Lifecycle(steps=(("Ready", None),), result_rows=ROWS, **lifecycle))
+
+
+def test_the_json_result_file_is_read_in_one_download_call_and_one_get(
+    hook: ThordataHook, server: ThordataAPIServer, mode: str
+) -> None:
+    task_id = ready_task(server)
+
+    content = run(hook, mode, "download_result", task_id)
+
+    assert json.loads(content) == list(ROWS)
+    assert [request.endpoint for request in server.requests()] == ["tasks-download", "files"]
+
+
+def test_the_csv_result_file_is_read_as_csv(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
+    task_id = ready_task(server)
+
+    content = run(hook, mode, "download_result", task_id, "csv")
+
+    assert content.decode().splitlines() == ["title,price", "Kindle Paperwhite,149.99", "Echo Dot,49.99"]
+
+
+def test_the_file_host_gets_no_credential(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
+    task_id = ready_task(server)
+
+    run(hook, mode, "download_result", task_id)
+
+    (file_request,) = server.requests("files")
+    assert file_request.method == "GET"
+    assert {"authorization", "token", "key"}.isdisjoint(file_request.headers)
+    for secret in secrets_of(server):
+        assert secret not in json.dumps(dict(file_request.headers))
+
+
+def test_a_file_larger_than_max_bytes_is_refused_naming_the_limit(
+    hook: ThordataHook, server: ThordataAPIServer, mode: str
+) -> None:
+    task_id = ready_task(server)
+
+    with pytest.raises(ThordataAPIError, match=r"larger than max_bytes \(20 bytes\)"):
+        run(hook, mode, "download_result", task_id, max_bytes=20)
+
+    assert server.count("files") == 1
+
+
+def test_a_task_without_a_result_yet_fails_before_any_file_is_requested(
+    hook: ThordataHook, server: ThordataAPIServer, mode: str
+) -> None:
+    task_id = server.add_task(lifecycle=Lifecycle(steps=(("Running", None),)))
+
+    with pytest.raises(ThordataAPIError, match="tasks-download failed with code 10000"):
+        run(hook, mode, "download_result", task_id)
+
+    assert server.count("files") == 0
+
+
+def test_a_file_host_fault_is_retried_with_back_off(
+    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str
+) -> None:
+    task_id = ready_task(server)
+    server.inject_fault("files", Fault.http(503))
+
+    content = run(hook, mode, "download_result", task_id)
+
+    assert json.loads(content) == list(ROWS)
+    assert server.count("files") == 2
+    assert len(clock.sleeps) == 1
+
+
+def test_an_expired_file_url_is_not_retried(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
+    task_id = ready_task(server)
+    server.inject_fault("files", Fault.http(404))
+
+    with pytest.raises(ThordataAPIError, match="expired or the file is gone") as info:
+        run(hook, mode, "download_result", task_id)
+
+    assert info.value.retryable is False
+    assert server.count("files") == 1
+
+
+def test_the_log_names_the_task_and_the_size_but_never_the_file_url(
+    hook: ThordataHook, server: ThordataAPIServer, logs: CapturedLogs
+) -> None:
+    task_id = ready_task(server)
+
+    content = hook.download_result(task_id)
+
+    assert f"Read the json result file of Thordata task {task_id} ({len(content)} bytes)" in logs.lines
+    assert "/files/" not in logs.everything
