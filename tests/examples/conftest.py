@@ -8,16 +8,18 @@ connection it went through.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator
 
-    from airflow_provider_thordata.testing import WebhookReceiver
+    from airflow_provider_thordata.testing import ThordataAPIServer, WebhookReceiver
 
 EXAMPLES = REPO_ROOT / "example_dags"
 #: Webhook connection ids the examples use, and the receiver path each one posts to.
@@ -30,27 +32,43 @@ WEBHOOK_PATHS = {
 PRODUCT_ROW = {"title": "Kindle Paperwhite (16 GB)", "price": 159.99, "currency": "USD", "asin": "B0DPMHRZ1W"}
 
 
-@pytest.fixture
-def webhooks(receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> WebhookReceiver:
-    """Point every webhook connection of the examples at the signing receiver."""
-    for conn_id, path in WEBHOOK_PATHS.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", receiver.connection_json(path, max_attempts=1))
-    return receiver
+@dataclass
+class StandIns:
+    """The running stand-ins of one example run."""
+
+    api: ThordataAPIServer
+    webhooks: WebhookReceiver
 
 
-@pytest.fixture
-def example_dag(monkeypatch: pytest.MonkeyPatch, airflow_db: object) -> Callable[[str], object]:
-    """Return a function that parses one example file (with a fast poll interval) and returns its DAG."""
+@contextlib.contextmanager
+def stand_ins() -> Iterator[StandIns]:
+    """Start the Thordata API and a signing receiver, and point the examples' connections at them.
+
+    Also sets a 0.05 s poll interval for the examples parsed inside the block.
+    """
+    from airflow_provider_thordata.testing import ThordataAPIServer, WebhookReceiver, new_webhook_secret
+
+    with (
+        ThordataAPIServer() as api,
+        WebhookReceiver(secret=new_webhook_secret()) as webhooks,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for name, value in api.connection_env().items():
+            patch.setenv(name, value)
+        for conn_id, path in WEBHOOK_PATHS.items():
+            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", webhooks.connection_json(path, max_attempts=1))
+        patch.setenv("THORDATA_EXAMPLE_POLL_INTERVAL", "0.05")
+        yield StandIns(api, webhooks)
+        assert api.errors == []
+
+
+def parse_example(dag_id: str) -> Any:
+    """Return the DAG of one example file, parsed as the DAG processor would."""
     from airflow.dag_processing.dagbag import DagBag
 
-    monkeypatch.setenv("THORDATA_EXAMPLE_POLL_INTERVAL", "0.05")
-
-    def parse(dag_id: str) -> object:
-        bag = DagBag(dag_folder=EXAMPLES / f"{dag_id}.py")
-        assert bag.import_errors == {}
-        return bag.dags[dag_id]
-
-    return parse
+    bag = DagBag(dag_folder=EXAMPLES / f"{dag_id}.py")
+    assert bag.import_errors == {}
+    return bag.dags[dag_id]
 
 
 def deliveries_to(receiver: WebhookReceiver, conn_id: str) -> list:
