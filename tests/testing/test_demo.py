@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from airflow_provider_thordata.testing import demo
@@ -129,12 +130,10 @@ def test_importing_the_demo_does_not_import_airflow():
 # -- the checks -------------------------------------------------------------------------------
 
 
-def received(integration, event, *, valid=True, dispatch=None):
+def received(integration, event, *, valid=True):
     body = json.dumps({"eventType": event}).encode()
-    headers = {"webhook": integration, "webhook-dispatch-id": dispatch or f"msg_{integration}_{event}"}
-    import httpx
-
-    return ReceivedDelivery("POST", "/", httpx.Headers(headers), body, 0.0, valid, None, Reply(200))
+    headers = httpx.Headers({"webhook": integration, "webhook-dispatch-id": f"msg_{integration}_{event}"})
+    return ReceivedDelivery("POST", "/", headers, body, 0.0, valid, None if valid else "bad", Reply(200))
 
 
 def all_received():
