@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from airflow_provider_thordata.testing import demo
-from airflow_provider_thordata.testing.demo_output import EXPECTED_EVENTS, problems
+from airflow_provider_thordata.testing.demo_output import (
+    EXPECTED_EVENTS,
+    delivery_header,
+    ledger_line,
+    print_tasks,
+    problems,
+)
 from airflow_provider_thordata.testing.webhook_receiver import ReceivedDelivery, Reply
 from tests.conftest import REPO_ROOT
 
@@ -213,6 +219,45 @@ def test_against_the_real_service_the_senders_records_are_checked():
     assert problems(report_for(deliveries, outcome="unavailable"), 0, None)[0].endswith(
         "(unavailable, HTTP 200)"
     )
+
+
+def test_against_the_real_service_each_recorded_delivery_prints_as_a_table_line():
+    record = {
+        "dispatch_id": "msg_abc",
+        "integration": "dashboard",
+        "event_type": "SCRAPER.TASK.CREATED",
+        "status_code": 202,
+        "attempts": 2,
+        "outcome": "delivered",
+        "recorded_at": "2026-01-01T10:20:30.123456+00:00",
+    }
+
+    line = ledger_line(record)
+
+    assert line.split()[:5] == ["10:20:30.123", "dashboard", "SCRAPER.TASK.CREATED", "msg_abc", "202"]
+    assert line.endswith("  delivered after 2 attempt(s)")
+    assert line.index("msg_abc") == delivery_header().index("dispatch id")
+
+
+def test_against_the_real_service_the_task_record_and_result_come_from_xcom(capsys):
+    record = {"taskId": "t1", "spiderId": "amazon_product_by-url", "fileSize": 1765, "apiKey": "289f5c*****"}
+    report = {
+        "tasks": [
+            {"task_id": "wait_for_scraper_task", "return_value": [record]},
+            {
+                "task_id": "fetch_result",
+                "return_value": {"taskId": "t1", "rows": 1, "first": {"x": "y" * 500}},
+            },
+        ]
+    }
+
+    print_tasks(report, None)
+
+    out = capsys.readouterr().out
+    assert "task id      t1" in out
+    assert "result file  1765 bytes, apiKey 289f5c*****" in out
+    assert out.rstrip().endswith(" ...")
+    assert max(len(line) for line in out.splitlines()) < 420
 
 
 # -- the processes ----------------------------------------------------------------------------
