@@ -22,8 +22,8 @@ def succeeded_run(dag_runner):
         servers.api.script_lifecycle(steps=[("Running", 1), ("Ready", None)])
         dag = parse_example(DAG_ID)
         # dag.test() in Airflow 3.3.2 fails at the end of a successful run of a DAG with a
-        # deadline alert (it looks the alerts up by their serialized form instead of their id);
-        # the scheduler does not. The deadline has its own test below.
+        # deadline alert (apache/airflow#73428: it looks the alerts up by their serialized form
+        # instead of their id); the scheduler does not. The deadline has its own test below.
         dag.deadline = None
         yield dag_runner(dag), servers
 
