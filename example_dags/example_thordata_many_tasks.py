@@ -33,6 +33,23 @@ PRODUCT_URLS = [
 
 DASHBOARD = WebhookIntegration(name="dashboard", webhook_conn_id="thordata_webhook_default")
 
+
+# [START howto_product_pages]
+@task
+def product_pages(params: dict[str, Any]) -> list[dict[str, str]]:
+    """Return one spider parameter object per product URL of this run."""
+    return [{"url": url} for url in params["product_urls"]]
+
+
+# [END howto_product_pages]
+
+
+@task
+def result_sizes(records: list[dict[str, Any]]) -> dict[str, int]:
+    """Return the result file size of each scraper task, by task id."""
+    return {record["taskId"]: record["fileSize"] for record in records}
+
+
 with DAG(
     dag_id="example_thordata_many_tasks",
     schedule=None,
@@ -43,11 +60,6 @@ with DAG(
     tags=["thordata", "example"],
 ):
     # [START howto_many_scraper_tasks]
-    @task
-    def product_pages(params: dict[str, Any]) -> list[dict[str, str]]:
-        """Return one spider parameter object per product URL of this run."""
-        return [{"url": url} for url in params["product_urls"]]
-
     # One scraper task per URL: dynamic task mapping creates them in parallel.
     create = ThordataScraperTaskOperator.partial(
         task_id="create_scraper_task",
@@ -66,10 +78,5 @@ with DAG(
         timeout=timedelta(hours=2).total_seconds(),
     )
     # [END howto_many_scraper_tasks]
-
-    @task
-    def result_sizes(records: list[dict[str, Any]]) -> dict[str, int]:
-        """Return the result file size of each scraper task, by task id."""
-        return {record["taskId"]: record["fileSize"] for record in records}
 
     result_sizes(wait.output)

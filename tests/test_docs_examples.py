@@ -1,7 +1,8 @@
 """``docs/examples.md`` shows the current example code and documents the demo as it behaves.
 
 Convention: a line ``<!-- include: <file>:<name> -->`` is followed by a fenced block that holds
-exactly the lines between ``# [START <name>]`` and ``# [END <name>]`` of that file, dedented.
+exactly the lines between ``# [START <name>]`` and ``# [END <name>]`` of that file, dedented,
+without blank lines at either end.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def section(path: Path, name: str) -> str:
     ends = [i for i, line in enumerate(lines) if line.strip() == f"# [END {name}]"]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise ValueError(f"{path.name} must hold one '# [START {name}]' before one '# [END {name}]'")
-    return textwrap.dedent("\n".join(lines[starts[0] + 1 : ends[0]]))
+    return textwrap.dedent("\n".join(lines[starts[0] + 1 : ends[0]])).strip("\n")
 
 
 def includes() -> list[re.Match[str]]:
