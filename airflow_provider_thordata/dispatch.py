@@ -5,6 +5,11 @@ two thin shells send them, a sync one for operators, sensors and task callbacks 
 one for notifiers running in the triggerer. Before sending, each shell asks the ledger
 whether that dispatch id was already delivered by an earlier poke, deferral or Airflow retry
 of the same task instance; after a delivery it records it there.
+
+A delivery that fails is recorded and the others are still attempted; then, if the failed
+integration's policy (or the caller's default) is ``fail``, one
+:class:`~airflow_provider_thordata.exceptions.WebhookDeliveryError` is raised whose
+``records`` hold the outcome of every integration.
 """
 
 from __future__ import annotations
@@ -14,12 +19,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from airflow_provider_thordata.events import LifecycleEvent, airflow_variables, build_variables, dispatch_id
+from airflow_provider_thordata.events import (
+    LifecycleEvent,
+    airflow_variables,
+    build_variables,
+    dispatch_id,
+    is_dag_callback,
+)
 from airflow_provider_thordata.exceptions import (
     TemplateError,
     UnsafeWebhookTargetError,
     WebhookDeliveryError,
 )
+from airflow_provider_thordata.scraper_api import redact_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,6 +64,9 @@ class DeliveryLedger:
     The store survives reschedule pokes, deferrals and Airflow retries of the same task
     instance (XCom does not). Without a store (a DAG-level callback, a deadline alert) the
     ledger remembers nothing and the dispatch id alone lets receivers deduplicate.
+
+    :param store: the task state store, or anything with its ``get(key, default)`` and
+        ``set(key, value)``; ``None`` for no memory.
     """
 
     def __init__(self, store: StateStore | None) -> None:
@@ -59,7 +74,15 @@ class DeliveryLedger:
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> DeliveryLedger:
-        """Return the ledger of the task instance ``context`` belongs to, if it has one."""
+        """Return the ledger of the task instance ``context`` belongs to, if it has one.
+
+        A DAG-level callback gets none, although Airflow hands it the store of the run's last
+        task instance: the callback runs in the DAG processor, whose supervisor does not serve
+        task state store requests (it drops them, and the call never returns), and what the
+        callback sends is not that task's to remember.
+        """
+        if is_dag_callback(context):
+            return cls(None)
         return cls(context.get("task_state_store"))
 
     def delivered(self, dispatch: str) -> DeliveryRecord | None:
@@ -131,9 +154,7 @@ def plan(
             event=emission.event,
             integration=integration.name,
         )
-        resource = emission.resource
-        if integration.include_api_key and emission.api_key is not None and resource is not None:
-            resource = {**resource, "apiKey": emission.api_key}
+        resource = _resource_for(integration, emission)
         variables = build_variables(
             emission.event,
             observed_at=emission.observed_at,
@@ -152,15 +173,23 @@ def plan(
     return planned
 
 
-class DeliveryFailures(WebhookDeliveryError):
-    """One or more deliveries of an event failed for integrations configured to fail the task.
+#: How :func:`~airflow_provider_thordata.scraper_api.redact_token` ends every token it masks.
+_REDACTED_TAIL = redact_token("x" * 24)[-20:]
 
-    :param records: the records of every delivery attempted for the event, failed or not.
-    """
 
-    def __init__(self, message: str, *, records: Sequence[DeliveryRecord], failed: DeliveryRecord) -> None:
-        super().__init__(message, record=failed)
-        self.records = list(records)
+def _resource_for(integration: WebhookIntegration, emission: Emission) -> Mapping[str, Any] | None:
+    """Return the ``resource`` one integration sees: ``apiKey`` in clear only if it opted in."""
+    resource = emission.resource
+    if resource is None:
+        return None
+    if integration.include_api_key:
+        return resource if emission.api_key is None else {**resource, "apiKey": emission.api_key}
+    key = resource.get("apiKey")
+    if isinstance(key, str) and key and not key.endswith(_REDACTED_TAIL):
+        # A caller handed over a clear token (a record read with reveal_api_key, say): it never
+        # reaches an integration that did not ask for it.
+        return {**resource, "apiKey": redact_token(key)}
+    return resource
 
 
 def deliver(
@@ -170,7 +199,18 @@ def deliver(
     default_on_failure: OnFailure,
     hook_factory: Callable[[str], ThordataWebhookHook] | None = None,
 ) -> list[DeliveryRecord]:
-    """Send each planned delivery not already delivered; raise after all if one must fail the task."""
+    """Send each planned delivery not already delivered; raise after all if one must fail the task.
+
+    :param planned: what :func:`plan` returned.
+    :param ledger: where earlier deliveries are looked up and new outcomes recorded.
+    :param default_on_failure: the policy of integrations that set none.
+    :param hook_factory: builds the webhook hook of a connection id; the default builds a
+        :class:`~airflow_provider_thordata.hooks.webhook.ThordataWebhookHook`.
+    :return: one record per planned delivery, in order: earlier records for deliveries
+        skipped as already delivered, failure records for those that could not be delivered.
+    :raises WebhookDeliveryError: a delivery failed whose policy is ``fail``; raised once every
+        delivery was tried, with every record in ``records``.
+    """
     batch = _Batch(planned, ledger, hook_factory)
     for item in batch.to_send():
         try:
@@ -268,6 +308,8 @@ class _Batch:
         """Record a delivery that failed for good, or could not even be attempted."""
         if isinstance(error, WebhookDeliveryError):
             record: dict[str, Any] = dict(error.record)
+        elif isinstance(error, UnsafeWebhookTargetError) and error.record is not None:
+            record = dict(error.record)
         else:
             if isinstance(error, TemplateError):
                 kind = "render_failed"
@@ -295,23 +337,26 @@ class _Batch:
             if outcome.error is None:
                 continue
             policy = outcome.item.integration.on_failure or default_on_failure
-            log.error(
+            log.log(
+                logging.ERROR if policy == "fail" else logging.WARNING,
                 "Dispatch %s (%s to %s) failed, %s: %s",
                 outcome.item.dispatch_id,
                 outcome.item.event.wire,
                 outcome.item.integration.name,
                 "failing the task" if policy == "fail" else "recorded and logged only",
                 outcome.error,
-                exc_info=not isinstance(outcome.error, (TemplateError, WebhookDeliveryError)),
+                exc_info=not isinstance(
+                    outcome.error, (TemplateError, WebhookDeliveryError, UnsafeWebhookTargetError)
+                ),
             )
             if policy == "fail":
                 fatal.append(outcome)
         if fatal:
             names = ", ".join(f"{o.item.integration.name} ({o.item.dispatch_id})" for o in fatal)
-            raise DeliveryFailures(
+            raise WebhookDeliveryError(
                 f"Webhook delivery failed for {names}: {fatal[0].error}",
+                record=fatal[0].record,
                 records=records,
-                failed=fatal[0].record,
             ) from fatal[0].error
         return records
 
