@@ -135,9 +135,11 @@ def test_nothing_follows_a_final_event_whatever_the_service_reports_later():
     state = WatchState.start(["t1"])
     observe(state, {"t1": "Ready"})
 
+    assert state.changes({"t1": (TaskStatus.FAILED, "Failed")}) == []
     assert observe(state, {"t1": "Failed"}) == []
     assert observe(state, {"t1": "Running"}) == []
     assert state.tasks["t1"].final_event == "TASK_SUCCEEDED"
+    assert state.tasks["t1"].raw == "Ready"
 
 
 def test_a_task_missing_from_an_observation_is_left_as_it_was():
