@@ -260,6 +260,13 @@ def test_a_permanent_error_ends_the_watch_with_code_message_http_status_and_endp
     assert clock.sleeps == []
 
 
+def test_a_connection_that_is_not_defined_fails_the_trigger_naming_it(clock):
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    with pytest.raises(AirflowNotFoundException, match="The conn_id `thordata_missing` isn't defined"):
+        run(make(["t1"], clock, thordata_conn_id="thordata_missing"))
+
+
 @pytest.mark.parametrize(
     "fault",
     [
