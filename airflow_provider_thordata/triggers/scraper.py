@@ -125,7 +125,7 @@ class ThordataScraperTaskTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a watched status changes, the deadline passes or a permanent error."""
         latest: dict[str, StatusEntry] = {}
-        ids = ", ".join(self.task_ids)
+        ids = _describe(self.task_ids)
         with Subscription(self.thordata_conn_id, self.task_ids, self._new_poller) as poller:
             while True:
                 if self._clock.time() >= self.deadline:
@@ -180,6 +180,12 @@ class ThordataScraperTaskTrigger(BaseTrigger):
             },
         }
         return dict(payload)
+
+
+def _describe(task_ids: list[str]) -> str:
+    """Return the ids for a log line: all of a few, the first three of many."""
+    shown = ", ".join(task_ids[:3])
+    return shown if len(task_ids) <= 3 else f"{shown} and {len(task_ids) - 3} more"
 
 
 def _task_ids(value: object) -> list[str]:

@@ -260,6 +260,21 @@ def test_a_permanent_error_ends_the_watch_with_code_message_http_status_and_endp
     assert clock.sleeps == []
 
 
+def test_log_lines_name_the_watched_tasks_briefly(server, connect, clock):
+    import structlog.testing
+
+    connect(public_key="not-the-key")
+    ids = [server.add_task(lifecycle=FOREVER_RUNNING) for _ in range(5)]
+
+    with structlog.testing.capture_logs() as events:
+        run(make(ids, clock))
+
+    lines = [str(e["event"]) % tuple(e.get("positional_args", ())) for e in events]
+    (stopped,) = [line for line in lines if line.startswith("Stopped watching")]
+    assert stopped.startswith(f"Stopped watching Thordata task(s) {ids[0]}, {ids[1]}, {ids[2]} and 2 more: ")
+    assert "not-the-key" not in "\n".join(lines)
+
+
 def test_a_connection_that_is_not_defined_fails_the_trigger_naming_it(clock):
     from airflow.sdk.exceptions import AirflowNotFoundException
 
