@@ -15,6 +15,7 @@ integration's policy (or the caller's default) is ``fail``, one
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -77,13 +78,21 @@ class DeliveryLedger:
         """Return the ledger of the task instance ``context`` belongs to, if it has one.
 
         A DAG-level callback gets none, although Airflow hands it the store of the run's last
-        task instance: the callback runs in the DAG processor, whose supervisor does not serve
-        task state store requests (it drops them, and the call never returns), and what the
-        callback sends is not that task's to remember.
+        task instance: what the callback sends is about the run, not that task's to remember.
+        Nor does anything running in the DAG processor (DAG callbacks, and the task callbacks
+        the scheduler requests for a task that died without running its own): the processor
+        does not serve task state store requests, it drops them and the call never returns.
         """
-        if is_dag_callback(context):
+        store = context.get("task_state_store")
+        if store is None or is_dag_callback(context):
             return cls(None)
-        return cls(context.get("task_state_store"))
+        if in_dag_processor():
+            log.info(
+                "Running in the DAG processor, which cannot reach the task state store: deliveries are "
+                "not recorded here, receivers deduplicate them by dispatch id"
+            )
+            return cls(None)
+        return cls(store)
 
     def delivered(self, dispatch: str) -> DeliveryRecord | None:
         """Return the record of an earlier successful delivery of ``dispatch``, if any."""
@@ -98,6 +107,24 @@ class DeliveryLedger:
         """Remember the outcome of a delivery (failures too, for the record)."""
         if self._store is not None:
             self._store.set(LEDGER_PREFIX + record["dispatch_id"], dict(record))
+
+
+def in_dag_processor() -> bool:
+    """Tell whether this process is a DAG processor's parsing process (which runs callbacks).
+
+    Airflow 3.3 (``airflow/dag_processing/processor.py``) points the task runner's
+    ``SUPERVISOR_COMMS`` at a decoder of the DAG processor's messages there; the task state
+    store's requests are not among those it may send. Only modules already loaded are looked
+    at: nothing is imported.
+    """
+    processor = sys.modules.get("airflow.dag_processing.processor")
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    if processor is None or task_runner is None:
+        return False
+    decoder = getattr(getattr(task_runner, "SUPERVISOR_COMMS", None), "body_decoder", None)
+    # pydantic's TypeAdapter keeps the type it was built for as ``_type``.
+    accepted = getattr(decoder, "_type", None)
+    return accepted is not None and accepted is getattr(processor, "ToDagProcessor", None)
 
 
 @dataclass(frozen=True)

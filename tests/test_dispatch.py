@@ -450,6 +450,46 @@ def test_a_dag_callback_never_touches_the_task_state_store_it_is_handed(receiver
     )
 
 
+def processor_comms() -> Any:
+    """Return the comms a DAG processor's parsing process talks through, built as Airflow builds them."""
+    from airflow.dag_processing.processor import ToDagProcessor, ToManager
+    from airflow.sdk.execution_time.comms import CommsDecoder
+    from pydantic import TypeAdapter
+
+    return CommsDecoder[ToDagProcessor, ToManager](body_decoder=TypeAdapter(ToDagProcessor), socket=None)
+
+
+def test_in_the_dag_processor_a_task_callback_never_touches_the_task_state_store(
+    receiver, factory, monkeypatch
+):
+    from airflow.sdk.execution_time import task_runner
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", processor_comms(), raising=False)
+
+    records = send(
+        [WebhookIntegration("orders-sink", "sink_a")], factory, context=task_context(UntouchableStore())
+    )
+
+    assert dispatch.in_dag_processor()
+    assert records[0]["outcome"] == "delivered"
+    assert receiver.wait_for(1)[0].dispatch_id == expected_id("orders-sink")
+
+
+def test_in_a_task_process_the_ledger_uses_the_store(monkeypatch):
+    from airflow.dag_processing import processor  # loaded, as it may be in a long-lived process
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import CommsDecoder
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", CommsDecoder(socket=None), raising=False)
+    store = MemoryStore()
+
+    DeliveryLedger.from_context(task_context(store)).record({"dispatch_id": "msg_1", "outcome": "delivered"})  # type: ignore[typeddict-item]
+
+    assert processor.ToDagProcessor is not None
+    assert not dispatch.in_dag_processor()
+    assert store.records() == {"msg_1": {"dispatch_id": "msg_1", "outcome": "delivered"}}
+
+
 def test_the_ledger_of_a_task_context_is_its_task_state_store():
     store = MemoryStore()
     record = {"dispatch_id": "msg_1", "outcome": "delivered"}
