@@ -27,6 +27,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -461,9 +462,12 @@ print("@@RESULT@@ " + json.dumps({"results": results, "connections": stored}))
 """
 
 
-def copy_database(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+def copy_database(source: Path, target: Path, *, without: tuple[str, ...]) -> None:
+    """Copy the session's migrated database (much faster than migrating another), minus some connections."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
         original.backup(copy)
+        with copy:  # one transaction, committed
+            copy.executemany("DELETE FROM connection WHERE conn_id = ?", [(conn_id,) for conn_id in without])
 
 
 @pytest.mark.timeout(180)
@@ -473,7 +477,9 @@ def test_the_command_line_example_adds_the_same_connections_and_tests_them(airfl
     examples = env_connections()
     home = tmp_path / "airflow-home"
     home.mkdir()
-    copy_database(airflow_db / "airflow.db", home / "airflow.db")
+    copy_database(
+        airflow_db / "airflow.db", home / "airflow.db", without=("thordata_default", "orders_webhook")
+    )
     thordata, webhook = examples["thordata_default"], examples["orders_webhook"]
 
     with stand_in_for(thordata) as server, WebhookReceiver(secret=webhook["password"]) as receiver:
