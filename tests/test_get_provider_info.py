@@ -179,7 +179,7 @@ def test_ui_form_for_thordata_connections(hook_meta):
     assert form["standard_fields"]["password"] == {
         "hidden": False,
         "title": "Scraper token",
-        "placeholder": "Scraper token from the Thordata dashboard (sent as a Bearer token)",
+        "placeholder": "Scraper token (only to create tasks); public token and key: Extra Fields",
     }
     assert set(form["extra_fields"]) == {
         "public_token",

@@ -689,11 +689,11 @@ def test_a_malformed_signing_secret_names_the_field_without_echoing_it(
     [
         (
             {"timeout": "soon"},
-            r"Timeout field \(extra 'timeout'\) must be a number of seconds from 0\.1 to 300",
+            r"Timeout \(seconds\) field \(extra 'timeout'\) must be a number of seconds from 0\.1 to 300",
         ),
-        ({"timeout": 0}, r"Timeout field .* got 0"),
-        ({"timeout": 301}, r"Timeout field .* got 301"),
-        ({"timeout": True}, r"Timeout field .* got True"),
+        ({"timeout": 0}, r"Timeout \(seconds\) field .* got 0"),
+        ({"timeout": 301}, r"Timeout \(seconds\) field .* got 301"),
+        ({"timeout": True}, r"Timeout \(seconds\) field .* got True"),
         (
             {"max_attempts": 0},
             r"Maximum attempts field \(extra 'max_attempts'\) must be a whole number from 1 to 20",
