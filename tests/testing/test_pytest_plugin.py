@@ -49,10 +49,11 @@ USES_EVERY_FIXTURE = """
 import json
 import os
 import socket
+from datetime import datetime, timezone
 
-from airflow_provider_thordata.hooks.thordata import ThordataHook
-from airflow_provider_thordata.hooks.webhook import ThordataWebhookHook
-from airflow_provider_thordata.scraper_api import TaskStatus
+import httpx
+from standardwebhooks.webhooks import Webhook
+
 from airflow_provider_thordata.templating import PayloadTemplate
 from airflow_provider_thordata.testing import (
     FakeClock, Fault, ThordataAPIServer, WebhookReceiver, event_variables
@@ -61,35 +62,44 @@ from airflow_provider_thordata.testing import (
 STOPPED = []
 
 
-def test_the_api_answers_the_hook_through_the_connection(thordata_api, thordata_connection, thordata_clock):
-    assert isinstance(thordata_api, ThordataAPIServer) and isinstance(thordata_clock, FakeClock)
+def test_the_connection_carries_what_the_api_asks_for(thordata_api, thordata_connection):
     conn_id = thordata_connection()
-    thordata_api.script_lifecycle(steps=[("Running", 1), ("Ready", None)])
-    thordata_api.inject_fault("tasks-status", Fault.envelope(10011))
-    hook = ThordataHook(clock=thordata_clock)
+    extra = json.loads(os.environ["AIRFLOW_CONN_THORDATA_DEFAULT"])["extra"]
+    thordata_api.inject_fault("tasks-list", Fault.envelope(10011))
+    url = extra["web_scraper_api_url"] + "/tasks-list"
+    headers = {"token": extra["public_token"], "key": extra["public_key"]}
 
-    task_id = hook.create_task("amazon_product_by-url", "amazon.com", {"url": "https://example.com/p"})
-    first = hook.get_task_statuses([task_id])
-    second = hook.get_task_statuses([task_id])
+    with httpx.Client(trust_env=False) as client:
+        first = client.post(url, data={"page": "1"}, headers=headers).json()
+        second = client.post(url, data={"page": "1"}, headers=headers).json()
 
+    assert isinstance(thordata_api, ThordataAPIServer)
     assert conn_id == "thordata_default"
-    assert (first, second) == ({task_id: TaskStatus.RUNNING}, {task_id: TaskStatus.SUCCEEDED})
-    assert (thordata_api.count("builder"), thordata_api.count("tasks-status")) == (1, 3)
-    assert len(thordata_clock.sleeps) == 1
+    assert (first["code"], second["code"]) == (10011, 200)
+    assert thordata_api.count("tasks-list") == 2
     STOPPED.append(thordata_api.base_url)
 
 
-def test_the_receiver_verifies_what_the_webhook_hook_signs(thordata_receiver, thordata_webhook_connection):
+def test_the_receiver_verifies_what_the_connections_secret_signs(
+    thordata_receiver, thordata_webhook_connection
+):
     conn_id = thordata_webhook_connection("orders_webhook")
+    connection = json.loads(os.environ["AIRFLOW_CONN_ORDERS_WEBHOOK"])
+    now = datetime.now(timezone.utc)
+    signature = Webhook(connection["password"]).sign("msg_1", now, '{"n":1}')
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
 
-    record = ThordataWebhookHook(conn_id).deliver(
-        b'{"n":1}', event_type="TEST", integration="orders", dispatch_id="msg_1"
-    )
+    with httpx.Client(trust_env=False) as client:
+        client.post(connection["host"], content=b'{"n":1}', headers=headers)
 
     (delivery,) = thordata_receiver.wait_for(1)
     assert isinstance(thordata_receiver, WebhookReceiver)
-    assert record["outcome"] == "delivered"
-    assert (delivery.signature_valid, delivery.dispatch_id, delivery.json()) == (True, "msg_1", {"n": 1})
+    assert conn_id == "orders_webhook"
+    assert (delivery.signature_valid, delivery.json()) == (True, {"n": 1})
     STOPPED.append(thordata_receiver.base_url)
 
 
@@ -107,6 +117,7 @@ def test_the_connections_of_earlier_tests_are_gone_and_their_servers_stopped():
 
 
 def test_the_api_reads_the_same_clock(thordata_api, thordata_clock):
+    assert isinstance(thordata_clock, FakeClock)
     thordata_api.script_lifecycle(steps=[("Running", 60), ("Ready", None)], advance="seconds")
     task_id = thordata_api.add_task()
 
@@ -131,10 +142,11 @@ def test_the_clock_fixture_is_there(thordata_clock):
 
 
 def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """Run pytest in this process: for projects that do not import Airflow.
+    """Run pytest in this process: only for projects that do not import Airflow.
 
     An in-process run drops from ``sys.modules`` what it imported, and Airflow does not
-    survive being imported twice into one process: projects using it run in a subprocess.
+    survive being imported twice into one process (``docs/testing.md``'s project, which uses
+    it, runs in a subprocess).
     """
     return pytester.runpytest(*QUIET, *args)
 
@@ -149,13 +161,12 @@ def test_the_provider_registers_the_plugin_module_under_the_name_thordata(
     assert importlib.import_module(declared_pytest_plugins["thordata"]).__name__ == PLUGIN_MODULE
 
 
-@pytest.mark.timeout(90)
 def test_an_installed_provider_offers_every_fixture_to_a_project_with_no_set_up(
     pytester: pytest.Pytester, installed_plugin: Path
 ) -> None:
     pytester.makepyfile(test_user_project=USES_EVERY_FIXTURE)
 
-    result = pytester.runpytest_subprocess(*QUIET)
+    result = run_inline(pytester)
 
     result.assert_outcomes(passed=5)
 
