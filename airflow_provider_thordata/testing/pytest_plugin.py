@@ -5,7 +5,7 @@ The provider registers this module with pytest under the name ``thordata`` (entr
 as those of most plugins are. Nothing happens until a test asks for one: importing this
 module imports neither Airflow nor an HTTP client, and no server starts, so a session that
 does not use the fixtures pays nothing for them. Every fixture name starts with ``thordata_``,
-so none of them can shadow a fixture of another plugin.
+to stay out of the way of other plugins' fixtures.
 
 - ``thordata_api``: a started :class:`~airflow_provider_thordata.testing.ThordataAPIServer`.
 - ``thordata_connection``: define a ``thordata`` connection aimed at it.

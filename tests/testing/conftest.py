@@ -8,17 +8,14 @@ from pathlib import Path
 
 import pytest
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    tomllib = pytest.importorskip("tomli")
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def declared_pytest_plugins() -> dict[str, str]:
     """Return the ``pytest11`` entry points that ``pyproject.toml`` declares."""
+    # tomllib is in the standard library from Python 3.11; tomli is the same parser before.
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return dict(project["entry-points"]["pytest11"])
 
