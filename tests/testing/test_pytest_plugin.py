@@ -142,13 +142,19 @@ def test_the_clock_fixture_is_there(thordata_clock):
 
 
 def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """Run pytest in this process: only for projects that do not import Airflow.
+    """Run pytest in this process: only for projects that import nothing this process lacks.
 
-    An in-process run drops from ``sys.modules`` what it imported, and Airflow does not
-    survive being imported twice into one process (``docs/testing.md``'s project, which uses
-    it, runs in a subprocess).
+    An in-process run drops from ``sys.modules`` every module it imported. What stays behind
+    then refers to module instances that are gone: Airflow breaks, and httpx, whose first
+    request imports the httpcore exceptions it translates, leaks raw httpcore errors. Projects
+    that make HTTP requests or use Airflow run in a subprocess (:func:`run_apart`).
     """
     return pytester.runpytest(*QUIET, *args)
+
+
+def run_apart(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Run pytest in a fresh interpreter."""
+    return pytester.runpytest_subprocess(*QUIET, *args)
 
 
 # -- how a project gets the plugin ---------------------------------------------------------------
@@ -166,7 +172,7 @@ def test_an_installed_provider_offers_every_fixture_to_a_project_with_no_set_up(
 ) -> None:
     pytester.makepyfile(test_user_project=USES_EVERY_FIXTURE)
 
-    result = run_inline(pytester)
+    result = run_apart(pytester)
 
     result.assert_outcomes(passed=5)
 
@@ -285,7 +291,7 @@ def test_meets_a_broken_stand_in(thordata_api, monkeypatch):
 """
     )
 
-    result = run_inline(pytester)
+    result = run_apart(pytester)
 
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
@@ -354,7 +360,7 @@ def test_something_else():
         path = tmp_path / f"{label}.json"
         os.environ["MODULES_REPORT"] = str(path)
         try:
-            result = pytester.runpytest_subprocess(*QUIET, *arguments)
+            result = run_apart(pytester, *arguments)
         finally:
             del os.environ["MODULES_REPORT"]
         result.assert_outcomes(passed=1)
