@@ -84,29 +84,20 @@ def dag_runner(airflow_db: Path):
 
 
 @pytest.fixture
-def thordata_server(monkeypatch: pytest.MonkeyPatch):
-    """Start a Thordata-compatible API and point the ``thordata_default`` connection at it."""
-    from airflow_provider_thordata.testing import ThordataAPIServer
-
-    with ThordataAPIServer() as server:
-        for name, value in server.connection_env().items():
-            monkeypatch.setenv(name, value)
-        yield server
+def thordata_server(thordata_api, thordata_connection):
+    """The kit's Thordata-compatible API, behind the ``thordata_default`` connection."""
+    thordata_connection()
+    return thordata_api
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch):
-    """Start a signing webhook receiver behind the ``orders_webhook`` and ``audit_webhook`` connections.
+def receiver(thordata_receiver, thordata_webhook_connection):
+    """The kit's receiver behind two connections, ``orders_webhook`` and ``audit_webhook``.
 
     One attempt per delivery, so a scripted failure fails the delivery without back-off.
     """
-    from airflow_provider_thordata.testing import WebhookReceiver, new_webhook_secret
-
-    with WebhookReceiver(secret=new_webhook_secret()) as running:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_ORDERS_WEBHOOK", running.connection_json("/orders", max_attempts=1, timeout=5)
+    for name in ("orders", "audit"):
+        thordata_webhook_connection(
+            f"{name}_webhook", host=thordata_receiver.url_for(f"/{name}"), max_attempts=1, timeout=5
         )
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_AUDIT_WEBHOOK", running.connection_json("/audit", max_attempts=1, timeout=5)
-        )
-        yield running
+    return thordata_receiver
