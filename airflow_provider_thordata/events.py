@@ -108,6 +108,44 @@ def event_for_status(
     return None
 
 
+def status_event_data(
+    *,
+    task_id: str,
+    raw_status: str,
+    status: TaskStatus,
+    previous: TaskStatus | None,
+    inferred: bool,
+    spider_id: str | None,
+    spider_name: str | None,
+) -> dict[str, Any]:
+    """Return ``{{eventData}}`` of a ``RUNNING``, ``TASK_SUCCEEDED`` or ``TASK_FAILED`` event."""
+    return {
+        "taskId": task_id,
+        "spiderId": spider_id,
+        "spiderName": spider_name,
+        "status": raw_status,
+        "normalizedStatus": status.value,
+        "previousStatus": None if previous is None else previous.value,
+        "inferred": inferred,
+    }
+
+
+def creation_event_data(
+    *,
+    spider_id: str | None,
+    spider_name: str | None,
+    task_id: str | None = None,
+    error: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return ``{{eventData}}`` of ``CREATION_SUCCEEDED`` (with ``task_id``) or ``CREATION_FAILED``."""
+    data: dict[str, Any] = {"spiderId": spider_id, "spiderName": spider_name}
+    if task_id is not None:
+        data["taskId"] = task_id
+    if error is not None:
+        data["error"] = dict(error)
+    return data
+
+
 def iso_timestamp(moment: datetime) -> str:
     """Return ``moment`` in UTC as ISO 8601 with a ``Z`` suffix, to the second.
 

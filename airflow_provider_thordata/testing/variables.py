@@ -18,8 +18,13 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_thordata.events import LifecycleEvent, build_variables
-from airflow_provider_thordata.scraper_api import task_record
+from airflow_provider_thordata.events import (
+    LifecycleEvent,
+    build_variables,
+    creation_event_data,
+    status_event_data,
+)
+from airflow_provider_thordata.scraper_api import TaskStatus, task_record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -152,21 +157,24 @@ def _parse_iso(value: str) -> datetime:
 
 
 def _default_event_data(event: LifecycleEvent) -> dict[str, Any]:
+    spider_id, spider_name = _SPIDER["spiderId"], _SPIDER["spiderName"]
     if event is LifecycleEvent.CREATION_SUCCEEDED:
-        return {**_SPIDER, "taskId": SAMPLE_TASK_ID}
+        return creation_event_data(spider_id=spider_id, spider_name=spider_name, task_id=SAMPLE_TASK_ID)
     if event is LifecycleEvent.CREATION_FAILED:
-        return {**_SPIDER, "error": dict(_CREATION_ERROR)}
+        return creation_event_data(spider_id=spider_id, spider_name=spider_name, error=_CREATION_ERROR)
     if event is LifecycleEvent.TEST:
         return {}
     state = _TASK_STATES[event]
-    return {
-        "taskId": SAMPLE_TASK_ID,
-        **_SPIDER,
-        "status": state["status"],
-        "normalizedStatus": state["normalizedStatus"],
-        "previousStatus": state["previousStatus"],
-        "inferred": False,
-    }
+    previous = state["previousStatus"]
+    return status_event_data(
+        task_id=SAMPLE_TASK_ID,
+        raw_status=state["status"],
+        status=TaskStatus(state["normalizedStatus"]),
+        previous=None if previous is None else TaskStatus(previous),
+        inferred=False,
+        spider_id=spider_id,
+        spider_name=spider_name,
+    )
 
 
 def _default_resource(event: LifecycleEvent, user_id: str | None) -> dict[str, Any]:
