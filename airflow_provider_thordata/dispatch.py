@@ -5,6 +5,11 @@ two thin shells send them, a sync one for operators, sensors and task callbacks 
 one for notifiers running in the triggerer. Before sending, each shell asks the ledger
 whether that dispatch id was already delivered by an earlier poke, deferral or Airflow retry
 of the same task instance; after a delivery it records it there.
+
+A delivery that fails is recorded and the others are still attempted; then, if the failed
+integration's policy (or the caller's default) is ``fail``, one
+:class:`~airflow_provider_thordata.exceptions.WebhookDeliveryError` is raised whose
+``records`` hold the outcome of every integration.
 """
 
 from __future__ import annotations
@@ -15,12 +20,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from airflow_provider_thordata.events import LifecycleEvent, airflow_variables, build_variables, dispatch_id
+from airflow_provider_thordata.events import (
+    LifecycleEvent,
+    airflow_variables,
+    build_variables,
+    dispatch_id,
+    is_dag_callback,
+)
 from airflow_provider_thordata.exceptions import (
     TemplateError,
     UnsafeWebhookTargetError,
     WebhookDeliveryError,
 )
+from airflow_provider_thordata.scraper_api import redact_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -53,6 +65,9 @@ class DeliveryLedger:
     The store survives reschedule pokes, deferrals and Airflow retries of the same task
     instance (XCom does not). Without a store (a DAG-level callback, a deadline alert) the
     ledger remembers nothing and the dispatch id alone lets receivers deduplicate.
+
+    :param store: the task state store, or anything with its ``get(key, default)`` and
+        ``set(key, value)``; ``None`` for no memory.
     """
 
     def __init__(self, store: StateStore | None) -> None:
@@ -60,7 +75,10 @@ class DeliveryLedger:
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> DeliveryLedger:
-        """Return the ledger of the task instance ``context`` belongs to, if it has one."""
+        """Return the ledger of the task instance ``context`` belongs to, if it has one.
+
+        See :func:`usable_state_store` for the contexts that have none.
+        """
         return cls(usable_state_store(context))
 
     def delivered(self, dispatch: str) -> DeliveryRecord | None:
@@ -79,20 +97,42 @@ class DeliveryLedger:
 
 
 def usable_state_store(context: Mapping[str, Any]) -> StateStore | None:
-    """Return the context's task state store if it can be used from this process.
+    """Return the context's task state store if this code may use it, else ``None``.
 
-    The store talks to the task's supervisor, so it works only inside a running task. A DAG
-    callback's context may still carry one (``dag.test()`` hands it over), which would fail
-    on first use: such a store is treated as absent.
+    A DAG-level callback gets none, although Airflow hands it the store of the run's last task
+    instance: what the callback sends is about the run, not that task's to remember. Nor does
+    anything running in the DAG processor (DAG callbacks, and the task callbacks the scheduler
+    requests for a task that died without running its own): the processor does not serve task
+    state store requests, it drops them and the call never returns.
     """
     store = context.get("task_state_store")
-    if store is None:
+    if store is None or is_dag_callback(context):
         return None
-    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
-    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
-        log.debug("The task state store is not reachable from this process; deliveries are not recorded")
+    if in_dag_processor():
+        log.info(
+            "Running in the DAG processor, which cannot reach the task state store: deliveries are "
+            "not recorded here, receivers deduplicate them by dispatch id"
+        )
         return None
     return store  # type: ignore[no-any-return]
+
+
+def in_dag_processor() -> bool:
+    """Tell whether this process is a DAG processor's parsing process (which runs callbacks).
+
+    Airflow 3.3 (``airflow/dag_processing/processor.py``) points the task runner's
+    ``SUPERVISOR_COMMS`` at a decoder of the DAG processor's messages there; the task state
+    store's requests are not among those it may send. Only modules already loaded are looked
+    at: nothing is imported.
+    """
+    processor = sys.modules.get("airflow.dag_processing.processor")
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    if processor is None or task_runner is None:
+        return False
+    decoder = getattr(getattr(task_runner, "SUPERVISOR_COMMS", None), "body_decoder", None)
+    # pydantic's TypeAdapter keeps the type it was built for as ``_type``.
+    accepted = getattr(decoder, "_type", None)
+    return accepted is not None and accepted is getattr(processor, "ToDagProcessor", None)
 
 
 @dataclass(frozen=True)
@@ -149,9 +189,7 @@ def plan(
             event=emission.event,
             integration=integration.name,
         )
-        resource = emission.resource
-        if integration.include_api_key and emission.api_key is not None and resource is not None:
-            resource = {**resource, "apiKey": emission.api_key}
+        resource = _resource_for(integration, emission)
         variables = build_variables(
             emission.event,
             observed_at=emission.observed_at,
@@ -170,15 +208,23 @@ def plan(
     return planned
 
 
-class DeliveryFailures(WebhookDeliveryError):
-    """One or more deliveries of an event failed for integrations configured to fail the task.
+#: How :func:`~airflow_provider_thordata.scraper_api.redact_token` ends every token it masks.
+_REDACTED_TAIL = redact_token("x" * 24)[-20:]
 
-    :param records: the records of every delivery attempted for the event, failed or not.
-    """
 
-    def __init__(self, message: str, *, records: Sequence[DeliveryRecord], failed: DeliveryRecord) -> None:
-        super().__init__(message, record=failed)
-        self.records = list(records)
+def _resource_for(integration: WebhookIntegration, emission: Emission) -> Mapping[str, Any] | None:
+    """Return the ``resource`` one integration sees: ``apiKey`` in clear only if it opted in."""
+    resource = emission.resource
+    if resource is None:
+        return None
+    if integration.include_api_key:
+        return resource if emission.api_key is None else {**resource, "apiKey": emission.api_key}
+    key = resource.get("apiKey")
+    if isinstance(key, str) and key and not key.endswith(_REDACTED_TAIL):
+        # A caller handed over a clear token (a record read with reveal_api_key, say): it never
+        # reaches an integration that did not ask for it.
+        return {**resource, "apiKey": redact_token(key)}
+    return resource
 
 
 def deliver(
@@ -188,7 +234,18 @@ def deliver(
     default_on_failure: OnFailure,
     hook_factory: Callable[[str], ThordataWebhookHook] | None = None,
 ) -> list[DeliveryRecord]:
-    """Send each planned delivery not already delivered; raise after all if one must fail the task."""
+    """Send each planned delivery not already delivered; raise after all if one must fail the task.
+
+    :param planned: what :func:`plan` returned.
+    :param ledger: where earlier deliveries are looked up and new outcomes recorded.
+    :param default_on_failure: the policy of integrations that set none.
+    :param hook_factory: builds the webhook hook of a connection id; the default builds a
+        :class:`~airflow_provider_thordata.hooks.webhook.ThordataWebhookHook`.
+    :return: one record per planned delivery, in order: earlier records for deliveries
+        skipped as already delivered, failure records for those that could not be delivered.
+    :raises WebhookDeliveryError: a delivery failed whose policy is ``fail``; raised once every
+        delivery was tried, with every record in ``records``.
+    """
     batch = _Batch(planned, ledger, hook_factory)
     for item in batch.to_send():
         try:
@@ -286,6 +343,8 @@ class _Batch:
         """Record a delivery that failed for good, or could not even be attempted."""
         if isinstance(error, WebhookDeliveryError):
             record: dict[str, Any] = dict(error.record)
+        elif isinstance(error, UnsafeWebhookTargetError) and error.record is not None:
+            record = dict(error.record)
         else:
             if isinstance(error, TemplateError):
                 kind = "render_failed"
@@ -313,23 +372,26 @@ class _Batch:
             if outcome.error is None:
                 continue
             policy = outcome.item.integration.on_failure or default_on_failure
-            log.error(
+            log.log(
+                logging.ERROR if policy == "fail" else logging.WARNING,
                 "Dispatch %s (%s to %s) failed, %s: %s",
                 outcome.item.dispatch_id,
                 outcome.item.event.wire,
                 outcome.item.integration.name,
                 "failing the task" if policy == "fail" else "recorded and logged only",
                 outcome.error,
-                exc_info=not isinstance(outcome.error, (TemplateError, WebhookDeliveryError)),
+                exc_info=not isinstance(
+                    outcome.error, (TemplateError, WebhookDeliveryError, UnsafeWebhookTargetError)
+                ),
             )
             if policy == "fail":
                 fatal.append(outcome)
         if fatal:
             names = ", ".join(f"{o.item.integration.name} ({o.item.dispatch_id})" for o in fatal)
-            raise DeliveryFailures(
+            raise WebhookDeliveryError(
                 f"Webhook delivery failed for {names}: {fatal[0].error}",
+                record=fatal[0].record,
                 records=records,
-                failed=fatal[0].record,
             ) from fatal[0].error
         return records
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 
 class ThordataError(Exception):
@@ -169,12 +169,26 @@ class UnsafeWebhookTargetError(ThordataError, ValueError):
 class WebhookDeliveryError(ThordataError):
     """A webhook could not be delivered after every attempt allowed.
 
+    Raised by the webhook hook for one delivery, and by the lifecycle dispatch for an event
+    whose deliveries to some integrations failed; then ``records`` holds the outcome of every
+    integration the event went to, delivered ones included, so nothing is lost for the caller.
+
     :param message: what happened, with the dispatch id, never a header value or secret.
     :param record: the delivery record (dispatch id, event type, status code, attempts,
-        elapsed milliseconds, outcome), the same plain dict a success returns.
+        elapsed milliseconds, outcome), the same plain dict a success returns; for an event
+        with several failures, the first failure's.
+    :param records: every delivery record of the event, in the order of its integrations;
+        ``[record]`` when not given.
     """
 
-    def __init__(self, message: str, *, record: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        record: Mapping[str, Any],
+        records: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.record = dict(record)
+        self.records = [self.record] if records is None else [dict(item) for item in records]

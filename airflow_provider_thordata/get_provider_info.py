@@ -65,8 +65,7 @@ _THORDATA_CONNECTION: dict[str, Any] = {
         "hidden-fields": ["host", "port", "schema", "login"],
         "relabeling": {"password": "Scraper token"},
         "placeholders": {
-            "password": "Scraper token from the Thordata dashboard (sent as a Bearer token)",
-            "extra": '{"user_id": "3406"}',
+            "password": "Scraper token (only to create tasks); public token and key: Extra Fields",
         },
     },
     "conn-fields": {
@@ -82,7 +81,7 @@ _THORDATA_CONNECTION: dict[str, Any] = {
         },
         "user_id": {
             "label": "User ID",
-            "description": "Your Thordata user id; webhook templates see it as {{userId}}.",
+            "description": "Your Thordata user id, e.g. 3406; webhook templates see it as {{userId}}.",
             "schema": {"type": ["string", "null"]},
         },
         "scraper_api_url": {
@@ -111,7 +110,6 @@ _WEBHOOK_CONNECTION: dict[str, Any] = {
         "placeholders": {
             "host": "https://hooks.example.com/thordata",
             "password": "whsec_... (optional: signs deliveries per Standard Webhooks)",
-            "extra": '{"timeout": 30, "max_attempts": 5}',
         },
     },
     "conn-fields": {
@@ -129,7 +127,8 @@ _WEBHOOK_CONNECTION: dict[str, Any] = {
             "label": "Allowed private targets",
             "description": (
                 "Comma-separated hosts or CIDR ranges that may resolve to private, loopback or "
-                "link-local addresses (the request forgery guard refuses them otherwise)."
+                "link-local addresses (the request forgery guard refuses them otherwise), e.g. "
+                "hooks.internal, 10.0.0.0/8."
             ),
             "schema": {"type": ["string", "null"]},
         },

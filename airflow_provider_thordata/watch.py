@@ -72,11 +72,15 @@ class WatchState:
 
     @classmethod
     def start(cls, task_ids: Iterable[str], stored: Mapping[str, Any] | None = None) -> WatchState:
-        """Return the state for ``task_ids``, resuming from a stored one when there is one."""
-        state = cls.from_json(stored) if stored else cls()
-        for task_id in task_ids:
-            state.tasks.setdefault(task_id, TaskProgress())
-        return state
+        """Return the state for ``task_ids``, resuming from a stored one when there is one.
+
+        The watched tasks are exactly ``task_ids``, in their order: the progress of a stored
+        task that is no longer watched is dropped (it would otherwise keep the watch from
+        finishing), a newly watched one starts unseen.
+        """
+        resumed = cls.from_json(stored) if stored else cls()
+        tasks = {task_id: resumed.tasks.get(task_id) or TaskProgress() for task_id in task_ids}
+        return cls(tasks=tasks, deadline=resumed.deadline, deadline_try=resumed.deadline_try)
 
     def to_json(self) -> dict[str, Any]:
         """Return the state as plain JSON values."""
@@ -96,16 +100,28 @@ class WatchState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WatchState:
-        """Rebuild a state written by :meth:`to_json`."""
-        tasks = {
-            task_id: TaskProgress(
-                status=None if item.get("status") is None else TaskStatus(item["status"]),
-                raw=item.get("raw"),
-                emitted=list(item.get("emitted") or ()),
-                final_event=item.get("final_event"),
-            )
-            for task_id, item in (data.get("tasks") or {}).items()
-        }
+        """Rebuild a state written by :meth:`to_json`.
+
+        :raises ValueError: ``data`` is not such a state (the message names the store key to
+            delete to start the watch over).
+        """
+        try:
+            tasks = {
+                str(task_id): TaskProgress(
+                    status=None if item.get("status") is None else TaskStatus(item["status"]),
+                    raw=item.get("raw"),
+                    emitted=[LifecycleEvent[name].name for name in item.get("emitted") or ()],
+                    final_event=(
+                        None if item.get("final_event") is None else LifecycleEvent[item["final_event"]].name
+                    ),
+                )
+                for task_id, item in (data.get("tasks") or {}).items()
+            }
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"The watch state in the task state store (key {STATE_KEY!r}) is not one this version "
+                f"wrote ({type(error).__name__}: {error}); delete that key to watch the tasks afresh."
+            ) from error
         return cls(tasks=tasks, deadline=data.get("deadline"), deadline_try=data.get("deadline_try"))
 
     def known_statuses(self) -> dict[str, str | None]:
@@ -119,11 +135,12 @@ class WatchState:
         """Return the watched tasks whose status differs from what was seen, or was never seen.
 
         A task that still has an event to emit (an earlier attempt crashed between observing
-        and delivering) counts as changed too, so nothing is lost.
+        and delivering) counts as changed too, so nothing is lost. A task whose final event was
+        emitted has ended for good: whatever the service reports later is ignored.
         """
         changes = []
         for task_id, progress in self.tasks.items():
-            if task_id not in observed:
+            if task_id not in observed or progress.final_event is not None:
                 continue
             status, raw = observed[task_id]
             pending_final = status.is_terminal and progress.final_event is None
@@ -142,9 +159,11 @@ class WatchState:
 
         A task seen pending and then finished (succeeded or failed) still yields ``RUNNING``
         first, marked as inferred: it must have run to produce a result or an error. A task
-        cancelled before it ran yields only ``TASK_FAILED``.
+        cancelled before it ran yields only ``TASK_FAILED``. Nothing follows a final event.
         """
         progress = self.tasks[change.task_id]
+        if progress.final_event is not None:
+            return []
         event = event_for_status(
             change.status, resource=resource, empty_result_is_failure=empty_result_is_failure
         )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_thordata import dispatch
+from airflow_provider_thordata.events import status_event_data
 from airflow_provider_thordata.scraper_api import TaskStatus, redact_token
 from airflow_provider_thordata.watch import STATE_KEY, Change, WatchState
 
@@ -213,15 +214,15 @@ class ScraperTaskWatcher:
         self, change: Change, resource: Mapping[str, Any] | None, *, inferred: bool
     ) -> dict[str, Any]:
         resource = resource or {}
-        return {
-            "taskId": change.task_id,
-            "spiderId": self.spider.get("spider_id") or resource.get("spiderId"),
-            "spiderName": self.spider.get("spider_name") or resource.get("spiderName"),
-            "status": change.raw,
-            "normalizedStatus": change.status.value,
-            "previousStatus": None if change.previous is None else change.previous.value,
-            "inferred": inferred,
-        }
+        return status_event_data(
+            task_id=change.task_id,
+            raw_status=change.raw,
+            status=change.status,
+            previous=change.previous,
+            inferred=inferred,
+            spider_id=self.spider.get("spider_id") or resource.get("spiderId"),
+            spider_name=self.spider.get("spider_name") or resource.get("spiderName"),
+        )
 
     def _user_id(self) -> str | None:
         return self.hook.user_id

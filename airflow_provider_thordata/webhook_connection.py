@@ -127,8 +127,8 @@ def _timeout(where: str, extra: Mapping[str, Any]) -> float:
         seconds = float("nan")
     if not low <= seconds <= high:
         raise ValueError(
-            f"{where}: the Timeout field (extra 'timeout') must be a number of seconds from {low:g} to "
-            f"{high:g}, got {value!r}"
+            f"{where}: the Timeout (seconds) field (extra 'timeout') must be a number of seconds "
+            f"from {low:g} to {high:g}, got {value!r}"
         )
     return seconds
 

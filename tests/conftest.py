@@ -4,6 +4,9 @@ Airflow reads ``AIRFLOW_HOME`` and its configuration when it is first imported, 
 environment is set here, when pytest loads this file and before any test module imports
 Airflow. Tests that need the metadata database ask for the ``airflow_db`` fixture; pure
 tests never pay for importing Airflow.
+
+The provider's own tests use the testing kit's fixtures (``thordata_api``, ``thordata_receiver``,
+...) exactly as users do, from the pytest plugin ``thordata``; ``pytester`` runs user projects.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="thordata-airflow-home-"))
@@ -22,6 +27,16 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "example_dags")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Installed (as `make test` does), the provider's pytest11 entry point has already loaded the
+    # plugin as "thordata". From a checkout on PYTHONPATH, or with plugin autoloading disabled, it
+    # has not: register it here under the same name, so `-p no:thordata` means the same thing.
+    if not config.pluginmanager.has_plugin("thordata") and not config.pluginmanager.is_blocked("thordata"):
+        from airflow_provider_thordata.testing import pytest_plugin
+
+        config.pluginmanager.register(pytest_plugin, "thordata")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -69,29 +84,20 @@ def dag_runner(airflow_db: Path):
 
 
 @pytest.fixture
-def thordata_server(monkeypatch: pytest.MonkeyPatch):
-    """Start a Thordata-compatible API and point the ``thordata_default`` connection at it."""
-    from airflow_provider_thordata.testing import ThordataAPIServer
-
-    with ThordataAPIServer() as server:
-        for name, value in server.connection_env().items():
-            monkeypatch.setenv(name, value)
-        yield server
+def thordata_server(thordata_api, thordata_connection):
+    """The kit's Thordata-compatible API, behind the ``thordata_default`` connection."""
+    thordata_connection()
+    return thordata_api
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch):
-    """Start a signing webhook receiver behind the ``orders_webhook`` and ``audit_webhook`` connections.
+def receiver(thordata_receiver, thordata_webhook_connection):
+    """The kit's receiver behind two connections, ``orders_webhook`` and ``audit_webhook``.
 
     One attempt per delivery, so a scripted failure fails the delivery without back-off.
     """
-    from airflow_provider_thordata.testing import WebhookReceiver, new_webhook_secret
-
-    with WebhookReceiver(secret=new_webhook_secret()) as running:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_ORDERS_WEBHOOK", running.connection_json("/orders", max_attempts=1, timeout=5)
+    for name in ("orders", "audit"):
+        thordata_webhook_connection(
+            f"{name}_webhook", host=thordata_receiver.url_for(f"/{name}"), max_attempts=1, timeout=5
         )
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_AUDIT_WEBHOOK", running.connection_json("/audit", max_attempts=1, timeout=5)
-        )
-        yield running
+    return thordata_receiver

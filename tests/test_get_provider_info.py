@@ -94,20 +94,50 @@ def test_providers_manager_registers_both_connection_forms(airflow_home):
     assert behaviours["thordata_webhook"]["relabeling"]["host"] == "Target URL"
 
 
-@pytest.mark.timeout(90)
-def test_airflow_cli_lists_the_provider_with_its_version(airflow_home):
+def _airflow_cli_json(*args: str) -> list[dict]:
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        [sys.executable, "-m", "airflow", *args, "--output", "json"],
         capture_output=True,
         text=True,
         timeout=80,
         env=os.environ.copy(),
         check=True,
     )
-
     (table,) = [line for line in result.stdout.splitlines() if line.startswith("[")]
-    listed = {item["package_name"]: item["version"] for item in json.loads(table)}
+    return json.loads(table)
+
+
+@pytest.mark.timeout(90)
+def test_airflow_cli_lists_the_provider_with_its_version(airflow_home):
+    listed = {item["package_name"]: item["version"] for item in _airflow_cli_json("providers", "list")}
+
     assert listed[DISTRIBUTION] == airflow_provider_thordata.__version__
+
+
+@pytest.mark.timeout(90)
+def test_airflow_cli_lists_both_hooks_with_their_connection_types(airflow_home):
+    hooks = {
+        item["connection_type"]: item
+        for item in _airflow_cli_json("providers", "hooks")
+        if item["package_name"] == DISTRIBUTION
+    }
+
+    assert hooks == {
+        "thordata": {
+            "connection_type": "thordata",
+            "class": "airflow_provider_thordata.hooks.thordata.ThordataHook",
+            "conn_id_attribute_name": "thordata_conn_id",
+            "package_name": DISTRIBUTION,
+            "hook_name": "Thordata",
+        },
+        "thordata_webhook": {
+            "connection_type": "thordata_webhook",
+            "class": "airflow_provider_thordata.hooks.webhook.ThordataWebhookHook",
+            "conn_id_attribute_name": "webhook_conn_id",
+            "package_name": DISTRIBUTION,
+            "hook_name": "Thordata Webhook",
+        },
+    }
 
 
 def test_importing_the_provider_info_imports_nothing_heavy():
@@ -149,7 +179,7 @@ def test_ui_form_for_thordata_connections(hook_meta):
     assert form["standard_fields"]["password"] == {
         "hidden": False,
         "title": "Scraper token",
-        "placeholder": "Scraper token from the Thordata dashboard (sent as a Bearer token)",
+        "placeholder": "Scraper token (only to create tasks); public token and key: Extra Fields",
     }
     assert set(form["extra_fields"]) == {
         "public_token",

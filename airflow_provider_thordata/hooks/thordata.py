@@ -477,9 +477,10 @@ class _RetryState:
             raise
 
     def _log_failure(self, exc: ThordataAPIError) -> None:
-        self.hook.log.error(
-            "Thordata %s failed after %d attempt(s): %s", self.call.describe(), self.attempts, exc.message
-        )
+        # A transient failure is the caller's to judge (a trigger polls again next interval);
+        # only a permanent one is an error in itself.
+        log = self.hook.log.warning if exc.retryable else self.hook.log.error
+        log("Thordata %s failed after %d attempt(s): %s", self.call.describe(), self.attempts, exc.message)
 
 
 @cache

@@ -81,7 +81,7 @@ class ThordataWebhookNotifier(BaseNotifier):
     def _plan(self, context: Mapping[str, Any]) -> list[dispatch.PlannedDelivery]:
         emission = dispatch.Emission(
             event=self.event_type,
-            scraper_task_id=self.scraper_task_id or None,
+            scraper_task_id=self.scraper_task_id or _deadline_key(context),
             event_data={**callback_details(context), **(json_object(self.event_data, "event_data") or {})},
             resource=json_object(self.resource, "resource"),
         )
@@ -125,3 +125,15 @@ def callback_details(context: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(deadline, Mapping):
         details["deadline"] = {key: str(value) for key, value in deadline.items()}
     return details
+
+
+def _deadline_key(context: Mapping[str, Any]) -> str | None:
+    """Return what tells one missed deadline of a run from another, for the dispatch id.
+
+    Two deadline alerts of the same run, event and integration are distinct notifications;
+    without this they would share a dispatch id and receivers would drop the second.
+    """
+    deadline = context.get("deadline")
+    if isinstance(deadline, Mapping) and deadline.get("id"):
+        return f"deadline:{deadline['id']}"
+    return None

@@ -11,7 +11,7 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_thordata import dispatch
-from airflow_provider_thordata.events import LifecycleEvent
+from airflow_provider_thordata.events import LifecycleEvent, creation_event_data
 from airflow_provider_thordata.exceptions import ThordataAPIError
 from airflow_provider_thordata.integrations import WebhookIntegration, coerce_integrations
 from airflow_provider_thordata.watching import WatchingMixin, observed_at
@@ -119,7 +119,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
             if store is not None:
                 store.set(CREATED_TASK_KEY, task_id)
 
-        self._emit(context, hook, LifecycleEvent.CREATION_SUCCEEDED, task_id, {"taskId": task_id})
+        self._emit(context, hook, LifecycleEvent.CREATION_SUCCEEDED, task_id)
         if self.wait_for_completion:
             self._wait(task_id, context)
         return str(task_id)
@@ -137,7 +137,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
             )
         except (ThordataAPIError, ValueError) as error:
             failure = error.to_dict() if isinstance(error, ThordataAPIError) else {"message": str(error)}
-            self._emit(context, hook, LifecycleEvent.CREATION_FAILED, None, {"error": failure})
+            self._emit(context, hook, LifecycleEvent.CREATION_FAILED, None, error=failure)
             raise
 
     def _emit(
@@ -146,9 +146,11 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         hook: ThordataHook,
         event: LifecycleEvent,
         task_id: str | None,
-        details: Mapping[str, Any],
+        error: Mapping[str, Any] | None = None,
     ) -> None:
-        event_data = {"spiderId": self.spider_id, "spiderName": self.spider_name, **details}
+        event_data = creation_event_data(
+            spider_id=self.spider_id, spider_name=self.spider_name, task_id=task_id, error=error
+        )
         emission = dispatch.Emission(
             event=event,
             scraper_task_id=task_id,

@@ -12,6 +12,13 @@ imports neither Airflow nor an HTTP client:
   (:mod:`airflow_provider_thordata.testing.webhook_receiver`).
 - :class:`StaticResolver`: a name resolver for pointing made-up host names at loopback
   (:mod:`airflow_provider_thordata.testing.resolver`).
+- :class:`FakeClock`: a clock that records sleeps instead of waiting
+  (:mod:`airflow_provider_thordata.testing.clock`).
+- :func:`event_variables`: the variables of one lifecycle event, for testing templates
+  (:mod:`airflow_provider_thordata.testing.variables`).
+
+The pytest fixtures built on them are in :mod:`airflow_provider_thordata.testing.pytest_plugin`,
+registered with pytest as the plugin ``thordata``; ``docs/testing.md`` is the guide.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_provider_thordata.testing.clock import FakeClock
     from airflow_provider_thordata.testing.resolver import StaticResolver
     from airflow_provider_thordata.testing.thordata_api import ThordataAPIServer
     from airflow_provider_thordata.testing.thordata_script import Fault, Lifecycle, RecordedRequest
+    from airflow_provider_thordata.testing.variables import event_variables
     from airflow_provider_thordata.testing.webhook_receiver import (
         ReceivedDelivery,
         Reply,
@@ -31,6 +40,8 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "FakeClock": "airflow_provider_thordata.testing.clock",
+    "event_variables": "airflow_provider_thordata.testing.variables",
     "Fault": "airflow_provider_thordata.testing.thordata_script",
     "Lifecycle": "airflow_provider_thordata.testing.thordata_script",
     "RecordedRequest": "airflow_provider_thordata.testing.thordata_script",
@@ -43,6 +54,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "FakeClock",
     "Fault",
     "Lifecycle",
     "ReceivedDelivery",
@@ -51,6 +63,7 @@ __all__ = [
     "StaticResolver",
     "ThordataAPIServer",
     "WebhookReceiver",
+    "event_variables",
     "new_webhook_secret",
 ]
 

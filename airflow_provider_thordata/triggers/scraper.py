@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import logging
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_thordata.backoff import SYSTEM_CLOCK, Clock
+from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, Clock
 from airflow_provider_thordata.exceptions import ThordataAPIError
-from airflow_provider_thordata.polling import StatusPoller, Subscription, shared_poller
+from airflow_provider_thordata.polling import StatusPoller, Subscription
+from airflow_provider_thordata.scraper_api import TaskStatus
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Sequence
 
     from airflow_provider_thordata.scraper_api import ObservedStatus
 
-log = logging.getLogger(__name__)
-
 EventKind = Literal["statuses", "timeout", "error"]
+EVENT_KINDS: tuple[EventKind, ...] = ("statuses", "timeout", "error")
+_STATUS_VALUES = frozenset(status.value for status in TaskStatus)
+
+#: One attempt per poll: the poll interval is the back-off. A retry inside the shared refresh
+#: would hold every other trigger of the connection waiting, and a rate limit (10011) is best
+#: answered by waiting a whole interval anyway.
+POLL_POLICY = BackoffPolicy(max_attempts=1)
 
 
 class StatusEntry(TypedDict):
@@ -60,14 +67,18 @@ class ThordataScraperTaskTrigger(BaseTrigger):
 
     The task that deferred sends the lifecycle webhooks from its worker when it resumes, and
     defers again until every watched task has ended. Triggers of the same connection in one
-    triggerer share their polls (see :mod:`airflow_provider_thordata.polling`).
+    triggerer share their polls (see :mod:`airflow_provider_thordata.polling`). A transient
+    API error (rate limit, 5xx, network) is logged and the next poll comes one interval later;
+    a permanent one (credentials, validation) ends the watch with an ``error`` event.
 
     :param task_ids: the scraper task ids to watch.
     :param thordata_conn_id: the ``thordata`` connection.
-    :param poll_interval: seconds between two polls; also the most a cached status may age.
+    :param poll_interval: seconds between two polls; also the age a shared status must be
+        younger than.
     :param deadline: absolute deadline in Unix seconds; past it the trigger fires ``timeout``.
     :param known_statuses: task id to the normalised status the task already acted on
         (``None`` for never seen); the trigger fires when an observed status differs.
+    :param clock: where time is read and waited; tests inject a fake one (not serialised).
     """
 
     def __init__(
@@ -81,15 +92,15 @@ class ThordataScraperTaskTrigger(BaseTrigger):
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
-        if not task_ids:
-            raise ValueError("ThordataScraperTaskTrigger needs at least one scraper task id.")
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}.")
-        self.task_ids = list(task_ids)
+        self.task_ids = _task_ids(task_ids)
+        if not isinstance(thordata_conn_id, str) or not thordata_conn_id:
+            raise ValueError(f"thordata_conn_id must name a connection, got {thordata_conn_id!r}.")
         self.thordata_conn_id = thordata_conn_id
-        self.poll_interval = float(poll_interval)
-        self.deadline = float(deadline)
-        self.known_statuses = dict(known_statuses or {})
+        self.poll_interval = _number("poll_interval", poll_interval)
+        if self.poll_interval <= 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        self.deadline = _number("deadline", deadline)
+        self.known_statuses = _known(known_statuses)
         self._clock = clock or SYSTEM_CLOCK
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -105,43 +116,43 @@ class ThordataScraperTaskTrigger(BaseTrigger):
             },
         )
 
-    def _poller(self) -> StatusPoller:
+    def _new_poller(self) -> StatusPoller:
         from airflow_provider_thordata.hooks.thordata import ThordataHook
 
-        def create() -> StatusPoller:
-            hook = ThordataHook(thordata_conn_id=self.thordata_conn_id, clock=self._clock)
-            return StatusPoller(hook, self._clock)
-
-        return shared_poller(self.thordata_conn_id, create)
+        hook = ThordataHook(thordata_conn_id=self.thordata_conn_id, policy=POLL_POLICY, clock=self._clock)
+        return StatusPoller(hook, self._clock)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a watched status changes, the deadline passes or a permanent error."""
         latest: dict[str, StatusEntry] = {}
-        with Subscription(self._poller(), self.task_ids) as poller:
+        ids = _describe(self.task_ids)
+        with Subscription(self.thordata_conn_id, self.task_ids, self._new_poller) as poller:
             while True:
-                now = self._clock.time()
-                if now >= self.deadline:
-                    log.info("Deadline passed while watching Thordata tasks %s", ", ".join(self.task_ids))
+                if self._clock.time() >= self.deadline:
+                    self.log.info("Deadline passed while watching Thordata task(s) %s", ids)
                     yield TriggerEvent(self._payload("timeout", latest))
                     return
                 try:
                     snapshot = await poller.statuses(self.task_ids, max_age=self.poll_interval)
                 except ThordataAPIError as error:
                     if not error.retryable:
-                        log.error("Stopped watching Thordata tasks: %s", error.message)
+                        self.log.error("Stopped watching Thordata task(s) %s: %s", ids, error.message)
                         yield TriggerEvent(self._payload("error", latest, error))
                         return
-                    log.warning(
-                        "Transient error polling Thordata tasks, next poll in %ss: %s",
+                    self.log.warning(
+                        "Transient error polling Thordata task(s) %s, next poll in %ss: %s",
+                        ids,
                         self.poll_interval,
                         error.message,
                     )
                 else:
                     latest = _entries(snapshot.statuses)
                     if self._changed(snapshot.statuses):
+                        self.log.info("A status of Thordata task(s) %s changed", ids)
                         yield TriggerEvent(self._payload("statuses", latest))
                         return
-                await self._clock.asleep(max(0.0, min(self.poll_interval, self.deadline - now)))
+                remaining = self.deadline - self._clock.time()
+                await self._clock.asleep(max(0.0, min(self.poll_interval, remaining)))
 
     def _changed(self, observed: Mapping[str, ObservedStatus]) -> bool:
         return any(
@@ -171,6 +182,37 @@ class ThordataScraperTaskTrigger(BaseTrigger):
         return dict(payload)
 
 
+def _describe(task_ids: list[str]) -> str:
+    """Return the ids for a log line: all of a few, the first three of many."""
+    shown = ", ".join(task_ids[:3])
+    return shown if len(task_ids) <= 3 else f"{shown} and {len(task_ids) - 3} more"
+
+
+def _task_ids(value: object) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"task_ids must be a list of scraper task ids, got {value!r}.")
+    if not value or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError(f"task_ids must hold at least one scraper task id, and only ids; got {value!r}.")
+    return list(dict.fromkeys(item.strip() for item in value))
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}.")
+    return float(value)
+
+
+def _known(value: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    known = dict(value or {})
+    bad = {task_id: status for task_id, status in known.items() if status not in (*_STATUS_VALUES, None)}
+    if bad:
+        raise ValueError(
+            f"known_statuses must map task ids to a normalised status ({', '.join(sorted(_STATUS_VALUES))}) "
+            f"or None; got {bad!r}."
+        )
+    return known
+
+
 def _entries(statuses: Mapping[str, ObservedStatus]) -> dict[str, StatusEntry]:
     return {task_id: {"status": seen.status.value, "raw": seen.raw} for task_id, seen in statuses.items()}
 
@@ -181,18 +223,47 @@ def parse_payload(payload: object) -> TriggerPayload:
     The task validates what it resumes with: an event from another version of this trigger,
     or a corrupted one, fails clearly instead of being half understood.
     """
-    if not isinstance(payload, dict):
+    if not isinstance(payload, Mapping):
         raise ValueError(f"Expected a dict from ThordataScraperTaskTrigger, got {type(payload).__name__}.")
     missing = {"kind", "task_ids", "statuses", "deadline", "error"} - payload.keys()
     if missing:
-        raise ValueError(f"Trigger event lacks {', '.join(sorted(missing))}: {sorted(payload)}")
-    if payload["kind"] not in ("statuses", "timeout", "error"):
-        raise ValueError(f"Unknown trigger event kind {payload['kind']!r}.")
-    if not isinstance(payload["statuses"], dict) or not all(
-        isinstance(entry, dict) and {"status", "raw"} <= entry.keys()
-        for entry in payload["statuses"].values()
-    ):
-        raise ValueError("Trigger event statuses must map task ids to {'status', 'raw'}.")
-    if payload["kind"] == "error" and not isinstance(payload["error"], dict):
-        raise ValueError("An error trigger event must carry the error.")
-    return payload  # type: ignore[return-value]
+        raise ValueError(f"Trigger event lacks {', '.join(sorted(missing))}: it has {sorted(payload)}.")
+    kind = payload["kind"]
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"Unknown trigger event kind {kind!r}: expected one of {', '.join(EVENT_KINDS)}.")
+    task_ids = payload["task_ids"]
+    if not isinstance(task_ids, list) or not all(isinstance(item, str) for item in task_ids):
+        raise ValueError(f"Trigger event task_ids must be a list of task ids, got {task_ids!r}.")
+    deadline = payload["deadline"]
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+        raise ValueError(f"Trigger event deadline must be Unix seconds, got {deadline!r}.")
+    _check_statuses(payload["statuses"], task_ids)
+    error = payload["error"]
+    if kind == "error":
+        if (
+            not isinstance(error, Mapping)
+            or not {"message", "endpoint", "code", "http_status"} <= error.keys()
+        ):
+            raise ValueError(
+                f"An error trigger event must carry message, endpoint, code and http_status, got {error!r}."
+            )
+    elif error is not None:
+        raise ValueError(f"A {kind} trigger event carries no error, got {error!r}.")
+    return dict(payload)  # type: ignore[return-value]
+
+
+def _check_statuses(statuses: object, task_ids: list[str]) -> None:
+    if not isinstance(statuses, Mapping):
+        raise ValueError(f"Trigger event statuses must map task ids to {{status, raw}}, got {statuses!r}.")
+    for task_id, entry in statuses.items():
+        if task_id not in task_ids:
+            raise ValueError(f"Trigger event reports task {task_id!r}, which it does not watch.")
+        if (
+            not isinstance(entry, Mapping)
+            or entry.get("status") not in _STATUS_VALUES
+            or not isinstance(entry.get("raw"), str)
+        ):
+            raise ValueError(
+                f"Trigger event status of task {task_id!r} must be {{'status': one of "
+                f"{', '.join(sorted(_STATUS_VALUES))}, 'raw': text}}, got {entry!r}."
+            )

@@ -1,4 +1,9 @@
-"""ThordataHook against the real local Thordata-compatible server, sync and async paths both."""
+"""ThordataHook against the real local Thordata-compatible server, sync and async paths both.
+
+The server, the connection and the clock are the testing kit's fixtures (``thordata_api``,
+``thordata_connection``, ``thordata_clock``); the server keeps the same test credentials in every
+test, as Airflow's secrets masker recompiles its pattern for each new secret.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ from airflow_provider_thordata.testing import Fault, Lifecycle, ThordataAPIServe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from airflow_provider_thordata.testing import FakeClock
+    from airflow_provider_thordata.testing.pytest_plugin import ConnectionFactory
 
 POLICY = BackoffPolicy(max_attempts=4, initial_delay=1.0, multiplier=2.0, max_delay=60.0, jitter=0.1)
 RESOURCE_KEYS = {
@@ -55,57 +63,10 @@ RESOURCE_KEYS = {
 pytestmark = pytest.mark.timeout(30)
 
 
-class FakeClock:
-    """Records the sleeps it is asked for instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_749_278_594.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
 @pytest.fixture
-def server() -> Iterator[ThordataAPIServer]:
-    # The same credentials in every test: Airflow's secrets masker recompiles its pattern for
-    # each new secret, which made this module three times slower with fresh ones per test.
-    with ThordataAPIServer() as running:
-        yield running
-    assert running.errors == []
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def connect(server: ThordataAPIServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Define ``AIRFLOW_CONN_<ID>`` as JSON pointing at the server, with fields overridden."""
-
-    def define(conn_id: str = "thordata_default", *, password: Any = ..., **extra: Any) -> str:
-        connection = json.loads(server.connection_json())
-        if password is not ...:
-            connection["password"] = password
-        connection["extra"].update(extra)
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
-        return conn_id
-
-    return define
-
-
-@pytest.fixture
-def hook(connect: Any, clock: FakeClock) -> ThordataHook:
-    connect()
-    return ThordataHook(policy=POLICY, clock=clock)
+def hook(thordata_connection: ConnectionFactory, thordata_clock: FakeClock) -> ThordataHook:
+    thordata_connection()
+    return ThordataHook(policy=POLICY, clock=thordata_clock)
 
 
 class CapturedLogs:
@@ -192,7 +153,7 @@ def test_a_timeout_that_is_not_positive_is_refused() -> None:
 
 
 def test_creating_a_task_sends_the_documented_form_and_returns_the_new_id(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
     task_id = run(
         hook,
@@ -205,8 +166,8 @@ def test_creating_a_task_sends_the_documented_form_and_returns_the_new_id(
         data_format="csv",
     )
 
-    (request,) = server.requests("builder")
-    assert task_id in server.task_ids
+    (request,) = thordata_api.requests("builder")
+    assert task_id in thordata_api.task_ids
     assert request.form == {
         "spider_id": "amazon_product_by-url",
         "spider_name": "amazon.com",
@@ -220,19 +181,19 @@ def test_creating_a_task_sends_the_documented_form_and_returns_the_new_id(
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
 
 
-def test_a_video_task_goes_to_the_video_builder(hook: ThordataHook, server: ThordataAPIServer) -> None:
+def test_a_video_task_goes_to_the_video_builder(hook: ThordataHook, thordata_api: ThordataAPIServer) -> None:
     task_id = hook.create_task(
         "youtube_video_by-url", "youtube.com", [{"url": "a"}, {"url": "b"}], video=True
     )
 
-    assert server.count("video_builder") == 1
-    assert server.task_info(task_id)["video"] is True
+    assert thordata_api.count("video_builder") == 1
+    assert thordata_api.task_info(task_id)["video"] is True
 
 
 def test_statuses_follow_the_scripted_lifecycle_with_the_raw_value_kept(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    server.script_lifecycle(steps=[("Pending", 1), ("Running", 1), ("Ready", None)])
+    thordata_api.script_lifecycle(steps=[("Pending", 1), ("Running", 1), ("Ready", None)])
     task_id = run(hook, mode, "create_task", "s", "n", {"url": "u"})
 
     seen = [run(hook, mode, "fetch_statuses", [task_id])[task_id] for _ in range(3)]
@@ -245,28 +206,30 @@ def test_statuses_follow_the_scripted_lifecycle_with_the_raw_value_kept(
 
 
 def test_two_hundred_fifty_ids_are_polled_in_three_calls_and_unknown_ids_are_absent(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    known = [server.add_task() for _ in range(240)]
+    known = [thordata_api.add_task() for _ in range(240)]
     unknown = [f"{n:032x}" for n in range(10)]
     ids = known[:120] + unknown + known[120:]
 
     statuses = run(hook, mode, "get_task_statuses", ids)
 
-    assert [len(request.task_ids) for request in server.requests("tasks-status")] == [100, 100, 50]
-    assert [task_id for request in server.requests("tasks-status") for task_id in request.task_ids] == ids
+    assert [len(request.task_ids) for request in thordata_api.requests("tasks-status")] == [100, 100, 50]
+    assert [
+        task_id for request in thordata_api.requests("tasks-status") for task_id in request.task_ids
+    ] == ids
     assert statuses == dict.fromkeys(known, TaskStatus.RUNNING)
 
 
-def test_polling_no_ids_makes_no_call(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
+def test_polling_no_ids_makes_no_call(hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str) -> None:
     assert run(hook, mode, "fetch_statuses", []) == {}
-    assert server.count() == 0
+    assert thordata_api.count() == 0
 
 
 def test_the_download_url_serves_the_result_file(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = server.add_task(
+    task_id = thordata_api.add_task(
         lifecycle=Lifecycle(steps=(("Ready", None),), result_rows=({"title": "Kindle"},))
     )
     hook.fetch_statuses(task_id)
@@ -277,9 +240,9 @@ def test_the_download_url_serves_the_result_file(
 
 
 def test_a_task_list_page_holds_redacted_resource_records(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    ids = [server.add_task() for _ in range(3)]
+    ids = [thordata_api.add_task() for _ in range(3)]
 
     page = run(hook, mode, "list_tasks", 1, 2)
 
@@ -287,168 +250,177 @@ def test_a_task_list_page_holds_redacted_resource_records(
     assert page.count == 3
     assert [record["taskId"] for record in page.tasks] == [ids[2], ids[1]]
     assert set(page.tasks[0]) == RESOURCE_KEYS
-    assert page.tasks[0]["apiKey"] == server.scraper_token[:6] + "*" * 20
-    assert server.scraper_token not in json.dumps(page.tasks)
+    assert page.tasks[0]["apiKey"] == thordata_api.scraper_token[:6] + "*" * 20
+    assert thordata_api.scraper_token not in json.dumps(page.tasks)
 
 
 def test_a_succeeded_task_record_has_its_download_urls(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = server.add_task(lifecycle=Lifecycle(steps=(("Ready", None),)))
+    task_id = thordata_api.add_task(lifecycle=Lifecycle(steps=(("Ready", None),)))
     for _ in range(3):
-        server.add_task()
+        thordata_api.add_task()
 
     record = run(hook, mode, "get_task", task_id)
 
     assert set(record) == RESOURCE_KEYS
     assert (record["taskId"], record["userId"], record["apiCode"]) == (task_id, "3406", 200)
-    assert record["jsonUrl"] == f"{server.base_url}/files/{task_id}.json"
-    assert record["csvUrl"] == f"{server.base_url}/files/{task_id}.csv"
+    assert record["jsonUrl"] == f"{thordata_api.base_url}/files/{task_id}.json"
+    assert record["csvUrl"] == f"{thordata_api.base_url}/files/{task_id}.csv"
     assert record["finishedAt"] is not None
     assert record["spiderParameters"] == [{"url": "https://www.amazon.com/dp/B0DPMHRZ1W"}]
 
 
 def test_a_running_task_record_has_no_download_urls_and_no_finish_time(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = server.add_task()
+    task_id = thordata_api.add_task()
 
     record = run(hook, mode, "get_task", task_id, status=TaskStatus.RUNNING)
 
     assert (record["jsonUrl"], record["csvUrl"], record["finishedAt"]) == ("", "", None)
-    assert server.count("tasks-status") == 0
-    assert server.count("tasks-download") == 0
+    assert thordata_api.count("tasks-status") == 0
+    assert thordata_api.count("tasks-download") == 0
 
 
 def test_a_task_not_in_the_list_is_reported_after_a_bounded_scan(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    server.add_task()
+    thordata_api.add_task()
 
     with pytest.raises(ThordataAPIError, match=r"task 0123abcd is not among the 1 newest tasks"):
         run(hook, mode, "get_task", "0123abcd")
 
-    assert server.count("tasks-list") == 1
+    assert thordata_api.count("tasks-list") == 1
 
 
 # -- retries ---------------------------------------------------------------------------------
 
 
 def test_a_rate_limit_is_retried_with_jittered_exponential_back_off(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str, logs: CapturedLogs
+    hook: ThordataHook,
+    thordata_api: ThordataAPIServer,
+    thordata_clock: FakeClock,
+    mode: str,
+    logs: CapturedLogs,
 ) -> None:
-    task_id = server.add_task()
-    server.inject_fault("tasks-status", Fault.envelope(10011), times=2)
+    task_id = thordata_api.add_task()
+    thordata_api.inject_fault("tasks-status", Fault.envelope(10011), times=2)
 
     statuses = run(hook, mode, "get_task_statuses", [task_id])
 
     assert statuses == {task_id: TaskStatus.RUNNING}
-    assert server.count("tasks-status") == 3
-    assert_within_jitter(clock.sleeps, [1.0, 2.0])
+    assert thordata_api.count("tasks-status") == 3
+    assert_within_jitter(thordata_clock.sleeps, [1.0, 2.0])
     retries = [line for line in logs.lines if "retrying in" in line]
     assert [line.split(": ")[0] for line in retries] == [
         f"Thordata tasks-status [{task_id}] failed (attempt 1 of 4)",
         f"Thordata tasks-status [{task_id}] failed (attempt 2 of 4)",
     ]
-    assert retries[0].endswith(f"retrying in {clock.sleeps[0]:.2f} s")
+    assert retries[0].endswith(f"retrying in {thordata_clock.sleeps[0]:.2f} s")
 
 
 def test_retries_stop_after_the_policys_attempts_with_the_last_error(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock, mode: str
 ) -> None:
-    server.inject_fault("tasks-list", Fault.http(503), times=None)
+    thordata_api.inject_fault("tasks-list", Fault.http(503), times=None)
 
     with pytest.raises(ThordataAPIError, match="tasks-list failed with HTTP 503") as info:
         run(hook, mode, "list_tasks")
 
     assert (info.value.http_status, info.value.retryable, info.value.endpoint) == (503, True, "tasks-list")
-    assert server.count("tasks-list") == 4
-    assert_within_jitter(clock.sleeps, [1.0, 2.0, 4.0])
+    assert thordata_api.count("tasks-list") == 4
+    assert_within_jitter(thordata_clock.sleeps, [1.0, 2.0, 4.0])
 
 
 def test_a_servers_retry_after_is_honoured(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock
 ) -> None:
-    server.inject_fault("tasks-list", Fault.http(429, retry_after="7"))
+    thordata_api.inject_fault("tasks-list", Fault.http(429, retry_after="7"))
 
     hook.list_tasks()
 
-    assert clock.sleeps == [7.0]
+    assert thordata_clock.sleeps == [7.0]
 
 
 @pytest.mark.parametrize("fault", [Fault.malformed_json(), Fault.drop_connection(), Fault.http(502)])
 def test_transient_faults_on_read_calls_are_retried(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str, fault: Fault
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock, mode: str, fault: Fault
 ) -> None:
-    task_id = server.add_task()
-    server.inject_fault("tasks-status", fault)
+    task_id = thordata_api.add_task()
+    thordata_api.inject_fault("tasks-status", fault)
 
     statuses = run(hook, mode, "get_task_statuses", task_id)
 
     assert statuses == {task_id: TaskStatus.RUNNING}
-    assert len(clock.sleeps) == 1
+    assert len(thordata_clock.sleeps) == 1
 
 
 def test_a_slow_answer_times_out_and_is_retried(
-    connect: Any, server: ThordataAPIServer, clock: FakeClock
+    thordata_connection: ConnectionFactory, thordata_api: ThordataAPIServer, thordata_clock: FakeClock
 ) -> None:
-    connect()
-    impatient = ThordataHook(timeout=0.05, policy=POLICY, clock=clock)
-    server.inject_fault("tasks-list", Fault.slow(0.5))
+    thordata_connection()
+    impatient = ThordataHook(timeout=0.05, policy=POLICY, clock=thordata_clock)
+    thordata_api.inject_fault("tasks-list", Fault.slow(0.5))
 
     page = impatient.list_tasks()
 
     assert page.count == 0
-    assert server.count("tasks-list") == 2
-    assert len(clock.sleeps) == 1
+    assert thordata_api.count("tasks-list") == 2
+    assert len(thordata_clock.sleeps) == 1
 
 
 @pytest.mark.parametrize("fault", [Fault.drop_connection(), Fault.http(500)])
 def test_a_builder_answer_lost_after_sending_is_not_retried(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str, fault: Fault
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock, mode: str, fault: Fault
 ) -> None:
-    server.inject_fault("builder", fault)
+    thordata_api.inject_fault("builder", fault)
 
     with pytest.raises(ThordataAPIError, match="may have been created: look for it in the task list") as info:
         run(hook, mode, "create_task", "s", "n", {"url": "u"})
 
     assert not info.value.retryable
-    assert server.count("builder") == 1
-    assert clock.sleeps == []
+    assert thordata_api.count("builder") == 1
+    assert thordata_clock.sleeps == []
 
 
 def test_a_builder_rate_limit_is_retried(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock
 ) -> None:
-    server.inject_fault("builder", Fault.envelope(10011))
+    thordata_api.inject_fault("builder", Fault.envelope(10011))
 
     task_id = hook.create_task("s", "n", {"url": "u"})
 
-    assert server.task_ids == [task_id]
-    assert server.count("builder") == 2
+    assert thordata_api.task_ids == [task_id]
+    assert thordata_api.count("builder") == 2
 
 
-def test_a_refused_connection_is_retried_then_reported(connect: Any, clock: FakeClock, mode: str) -> None:
+def test_a_refused_connection_is_retried_then_reported(
+    thordata_connection: ConnectionFactory, thordata_clock: FakeClock, mode: str
+) -> None:
     with ThordataAPIServer() as gone:
         closed_url = gone.base_url
-    connect(scraper_api_url=closed_url, web_scraper_api_url=closed_url)
-    hook = ThordataHook(policy=POLICY, clock=clock)
+    thordata_connection(scraper_api_url=closed_url, web_scraper_api_url=closed_url)
+    hook = ThordataHook(policy=POLICY, clock=thordata_clock)
 
     with pytest.raises(ThordataAPIError, match=r"tasks-status got no answer \(ConnectError") as info:
         run(hook, mode, "fetch_statuses", ["abc"])
 
     assert info.value.retryable
-    assert len(clock.sleeps) == 3
+    assert len(thordata_clock.sleeps) == 3
 
 
 # -- errors that are not retried -------------------------------------------------------------
 
 
 def test_a_wrong_public_key_fails_at_once_naming_the_fields_to_fix(
-    connect: Any, server: ThordataAPIServer, clock: FakeClock, mode: str
+    thordata_connection: ConnectionFactory,
+    thordata_api: ThordataAPIServer,
+    thordata_clock: FakeClock,
+    mode: str,
 ) -> None:
-    connect("thordata_wrong", public_key="not-the-right-key")
-    hook = ThordataHook("thordata_wrong", policy=POLICY, clock=clock)
+    thordata_connection("thordata_wrong", public_key="not-the-right-key")
+    hook = ThordataHook("thordata_wrong", policy=POLICY, clock=thordata_clock)
 
     with pytest.raises(ThordataAPIError, match="code 10013") as info:
         run(hook, mode, "list_tasks")
@@ -456,37 +428,45 @@ def test_a_wrong_public_key_fails_at_once_naming_the_fields_to_fix(
     assert info.value.message.endswith(
         "Check the 'Public API token' and 'Public API key' fields of Airflow connection 'thordata_wrong'."
     )
-    assert (info.value.code, info.value.retryable, server.count(), clock.sleeps) == (10013, False, 1, [])
+    assert (info.value.code, info.value.retryable, thordata_api.count(), thordata_clock.sleeps) == (
+        10013,
+        False,
+        1,
+        [],
+    )
     assert "not-the-right-key" not in str(info.value)
 
 
 def test_a_wrong_scraper_token_names_the_password_field(
-    connect: Any, server: ThordataAPIServer, clock: FakeClock, mode: str
+    thordata_connection: ConnectionFactory,
+    thordata_api: ThordataAPIServer,
+    thordata_clock: FakeClock,
+    mode: str,
 ) -> None:
-    connect(password="not-the-scraper-token")
-    hook = ThordataHook(policy=POLICY, clock=clock)
+    thordata_connection(password="not-the-scraper-token")
+    hook = ThordataHook(policy=POLICY, clock=thordata_clock)
 
     with pytest.raises(ThordataAPIError, match=r"Check the 'Scraper token' \(password\) field") as info:
         run(hook, mode, "create_task", "s", "n", {"url": "u"})
 
-    assert (info.value.code, server.count("builder"), clock.sleeps) == (10014, 1, [])
+    assert (info.value.code, thordata_api.count("builder"), thordata_clock.sleeps) == (10014, 1, [])
 
 
 def test_a_validation_error_names_the_field_and_is_not_retried(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock
 ) -> None:
-    server.inject_fault("builder", Fault.envelope(10000, "spider_id is not a known spider"))
+    thordata_api.inject_fault("builder", Fault.envelope(10000, "spider_id is not a known spider"))
 
     with pytest.raises(ThordataAPIError, match=r"Check the spider_id field of the request\.$"):
         hook.create_task("no_such_spider", "n", {"url": "u"})
 
-    assert (server.count("builder"), clock.sleeps) == (1, [])
+    assert (thordata_api.count("builder"), thordata_clock.sleeps) == (1, [])
 
 
 def test_a_missing_public_key_raises_before_any_call(
-    connect: Any, server: ThordataAPIServer, mode: str
+    thordata_connection: ConnectionFactory, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    connect("thordata_partial", public_key="")
+    thordata_connection("thordata_partial", public_key="")
     hook = ThordataHook("thordata_partial")
 
     with pytest.raises(
@@ -494,13 +474,13 @@ def test_a_missing_public_key_raises_before_any_call(
     ):
         run(hook, mode, "fetch_statuses", ["abc"])
 
-    assert server.count() == 0
+    assert thordata_api.count() == 0
 
 
 def test_creating_a_task_without_a_scraper_token_raises_before_any_call(
-    connect: Any, server: ThordataAPIServer, mode: str
+    thordata_connection: ConnectionFactory, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    connect(password=None)
+    thordata_connection(password=None)
     hook = ThordataHook()
 
     with pytest.raises(
@@ -508,38 +488,40 @@ def test_creating_a_task_without_a_scraper_token_raises_before_any_call(
     ):
         run(hook, mode, "create_task", "s", "n", {"url": "u"})
 
-    assert server.count() == 0
+    assert thordata_api.count() == 0
 
 
-def test_invalid_arguments_raise_before_any_call(hook: ThordataHook, server: ThordataAPIServer) -> None:
+def test_invalid_arguments_raise_before_any_call(hook: ThordataHook, thordata_api: ThordataAPIServer) -> None:
     with pytest.raises(ValueError, match="parameters must hold at least one parameter object"):
         hook.create_task("s", "n", [])
     with pytest.raises(ValueError, match="no comma or whitespace"):
         hook.fetch_statuses(["a,b"])
 
-    assert server.count() == 0
+    assert thordata_api.count() == 0
 
 
 def test_a_connection_in_uri_form_with_string_extras_works(
-    server: ThordataAPIServer, monkeypatch: pytest.MonkeyPatch
+    thordata_api: ThordataAPIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    query = "&".join(f"{key}={quote(value, safe='')}" for key, value in server.connection_extra().items())
-    monkeypatch.setenv("AIRFLOW_CONN_THORDATA_URI", f"thordata://:{server.scraper_token}@/?{query}")
+    query = "&".join(
+        f"{key}={quote(value, safe='')}" for key, value in thordata_api.connection_extra().items()
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_THORDATA_URI", f"thordata://:{thordata_api.scraper_token}@/?{query}")
     hook = ThordataHook("thordata_uri")
 
     task_id = hook.create_task("s", "n", {"url": "u"})
 
     assert hook.get_conn().user_id == "3406"
-    assert server.task_ids == [task_id]
+    assert thordata_api.task_ids == [task_id]
 
 
 # -- test_connection -------------------------------------------------------------------------
 
 
 def test_test_connection_checks_the_public_pair_without_creating_a_task(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    server.add_task()
+    thordata_api.add_task()
 
     ok, message = run(hook, mode, "test_connection")
 
@@ -549,12 +531,14 @@ def test_test_connection_checks_the_public_pair_without_creating_a_task(
         "task list). The scraper token is set (it is checked when a task is created: checking it here "
         "would create a billed task)."
     )
-    assert server.count("builder") == 0
-    assert [request.form for request in server.requests()] == [{"page": "1", "size": "1"}]
+    assert thordata_api.count("builder") == 0
+    assert [request.form for request in thordata_api.requests()] == [{"page": "1", "size": "1"}]
 
 
-def test_test_connection_reports_an_empty_scraper_token(connect: Any, server: ThordataAPIServer) -> None:
-    connect(password="")
+def test_test_connection_reports_an_empty_scraper_token(
+    thordata_connection: ConnectionFactory, thordata_api: ThordataAPIServer
+) -> None:
+    thordata_connection(password="")
 
     ok, message = ThordataHook().test_connection()
 
@@ -565,9 +549,9 @@ def test_test_connection_reports_an_empty_scraper_token(connect: Any, server: Th
 
 
 def test_test_connection_reports_rejected_credentials(
-    connect: Any, server: ThordataAPIServer, mode: str
+    thordata_connection: ConnectionFactory, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    connect(public_token="wrong-public-token")
+    thordata_connection(public_token="wrong-public-token")
 
     ok, message = run(ThordataHook(), mode, "test_connection")
 
@@ -578,13 +562,13 @@ def test_test_connection_reports_rejected_credentials(
 
 
 def test_test_connection_tries_once_without_back_off(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock
 ) -> None:
-    server.inject_fault("tasks-list", Fault.envelope(10011))
+    thordata_api.inject_fault("tasks-list", Fault.envelope(10011))
 
     ok, message = hook.test_connection()
 
-    assert (ok, server.count("tasks-list"), clock.sleeps) == (False, 1, [])
+    assert (ok, thordata_api.count("tasks-list"), thordata_clock.sleeps) == (False, 1, [])
     assert "code 10011" in message
 
 
@@ -612,13 +596,19 @@ def test_reading_the_connection_masks_every_credential_including_the_public_key(
 
 
 def test_no_secret_reaches_a_log_line_or_an_error(
-    connect: Any, server: ThordataAPIServer, clock: FakeClock, mode: str, logs: CapturedLogs
+    thordata_connection: ConnectionFactory,
+    thordata_api: ThordataAPIServer,
+    thordata_clock: FakeClock,
+    mode: str,
+    logs: CapturedLogs,
 ) -> None:
-    connect()
-    hook = ThordataHook(policy=POLICY, clock=clock)
-    server.inject_fault("tasks-status", Fault.envelope(10011, f"slow down {server.public_key}"))
-    server.inject_fault("builder", Fault.envelope(10014, f"apiKey {server.scraper_token} rejected"))
-    task_id = server.add_task(lifecycle=Lifecycle(steps=(("Ready", None),)))
+    thordata_connection()
+    hook = ThordataHook(policy=POLICY, clock=thordata_clock)
+    thordata_api.inject_fault("tasks-status", Fault.envelope(10011, f"slow down {thordata_api.public_key}"))
+    thordata_api.inject_fault(
+        "builder", Fault.envelope(10014, f"apiKey {thordata_api.scraper_token} rejected")
+    )
+    task_id = thordata_api.add_task(lifecycle=Lifecycle(steps=(("Ready", None),)))
 
     run(hook, mode, "fetch_statuses", [task_id])
     run(hook, mode, "get_task", task_id)
@@ -629,18 +619,18 @@ def test_no_secret_reaches_a_log_line_or_an_error(
     assert any("failed (attempt 1 of 4)" in line for line in logs.lines)
     assert any(line.startswith("Thordata builder failed after 1 attempt(s)") for line in logs.lines)
     assert any(record.name.startswith("httpcore") for record in logs.caplog.records)
-    for secret in secrets_of(server):
+    for secret in secrets_of(thordata_api):
         assert secret not in logs.everything
         assert secret not in str(info.value)
         assert secret not in repr(info.value.to_dict())
 
 
 def test_an_unknown_status_is_unknown_and_logged_once_per_value(
-    hook: ThordataHook, server: ThordataAPIServer, monkeypatch: pytest.MonkeyPatch, logs: CapturedLogs
+    hook: ThordataHook, thordata_api: ThordataAPIServer, monkeypatch: pytest.MonkeyPatch, logs: CapturedLogs
 ) -> None:
     monkeypatch.setattr(ThordataHook, "_unknown_statuses_reported", set())
-    task_id = server.add_task()
-    server.set_status(task_id, "Paused")
+    task_id = thordata_api.add_task()
+    thordata_api.set_status(task_id, "Paused")
 
     seen = [hook.fetch_statuses(task_id)[task_id] for _ in range(3)]
     ThordataHook(policy=POLICY).fetch_statuses(task_id)
@@ -651,8 +641,8 @@ def test_an_unknown_status_is_unknown_and_logged_once_per_value(
     assert task_id in warnings[0]
 
 
-def test_collecting_counts_as_running(hook: ThordataHook, server: ThordataAPIServer) -> None:
-    task_id = server.add_task(lifecycle=Lifecycle(steps=(("collecting", None),)))
+def test_collecting_counts_as_running(hook: ThordataHook, thordata_api: ThordataAPIServer) -> None:
+    task_id = thordata_api.add_task(lifecycle=Lifecycle(steps=(("collecting", None),)))
 
     assert hook.get_task_statuses(task_id) == {task_id: TaskStatus.RUNNING}
 

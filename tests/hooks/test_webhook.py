@@ -1,4 +1,8 @@
-"""The webhook hook against a real receiver on loopback, through both the sync and async paths."""
+"""The webhook hook against a real receiver on loopback, through both the sync and async paths.
+
+The receiver, the connection and the clock are the testing kit's fixtures (``thordata_receiver``,
+``thordata_webhook_connection``, ``thordata_clock``); the connection is ``thordata_webhook_default``.
+"""
 
 from __future__ import annotations
 
@@ -25,60 +29,13 @@ from airflow_provider_thordata.webhook_connection import DEFAULT_TIMEOUT, MAX_AT
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from airflow_provider_thordata.testing import FakeClock
+
 pytestmark = pytest.mark.timeout(30)
 
-CONN_ID = "webhook_test"
+CONN_ID = "thordata_webhook_default"
 BODY = b'{"eventType":"SCRAPER.TASK.SUCCEEDED","eventData":{"taskId":"t-1"}}'
 DISPATCH_ID = "dsp_3f9a1c"
-
-
-class FakeClock:
-    """Real wall time plus every sleep requested, which it records instead of waiting."""
-
-    def __init__(self) -> None:
-        self.sleeps: list[float] = []
-        self._slept = 0.0
-
-    def time(self) -> float:
-        return time.time() + self._slept
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self._slept += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def receiver():
-    with WebhookReceiver(secret=new_webhook_secret()) as running:
-        yield running
-
-
-@pytest.fixture
-def connect(monkeypatch, receiver):
-    """Define the test connection as an AIRFLOW_CONN_* JSON variable aimed at the receiver."""
-
-    def define(
-        host: str | None = None, password: str | None = None, signed: bool = True, **extra: Any
-    ) -> str:
-        value: dict[str, Any] = {
-            "conn_type": "thordata_webhook",
-            "host": receiver.url if host is None else host,
-            "extra": {"allowed_targets": "127.0.0.1", **extra},
-        }
-        if password or signed:
-            value["password"] = password or receiver.secret
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(value))
-        return CONN_ID
-
-    return define
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -102,7 +59,7 @@ def send(request):
 
 def make_hook(clock: FakeClock, **kwargs: Any) -> ThordataWebhookHook:
     kwargs.setdefault("policy", BackoffPolicy(jitter=0.0))
-    return ThordataWebhookHook(CONN_ID, clock=clock, **kwargs)
+    return ThordataWebhookHook(clock=clock, **kwargs)
 
 
 def hooks_test_url(receiver: WebhookReceiver, scheme: str = "http", name: str = "hooks.test") -> str:
@@ -145,21 +102,23 @@ def test_the_hook_validates_extras_with_the_bounds_and_defaults_of_the_form():
 
 
 def test_a_delivery_is_signed_so_that_the_reference_library_verifies_the_exact_bytes(
-    receiver, connect, clock, send
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
 ):
-    connect()
+    thordata_webhook_connection()
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
-    (delivery,) = receiver.deliveries
+    (delivery,) = thordata_receiver.deliveries
     assert result["outcome"] == "delivered"
     assert delivery.body == BODY
     assert delivery.signature_valid is True
-    assert Webhook(receiver.secret).verify(delivery.body, dict(delivery.headers)) == json.loads(BODY)
+    assert Webhook(thordata_receiver.secret).verify(delivery.body, dict(delivery.headers)) == json.loads(BODY)
 
 
-def test_the_reserved_headers_are_sent_and_win_over_template_headers(receiver, connect, clock, send):
-    connect()
+def test_the_reserved_headers_are_sent_and_win_over_template_headers(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
     template_headers = {
         "webhook": "forged",
         "CONTENT-TYPE": "text/plain",
@@ -168,10 +127,10 @@ def test_the_reserved_headers_are_sent_and_win_over_template_headers(receiver, c
         "X-Team": "scraping",
     }
 
-    send(make_hook(clock), headers=template_headers)
+    send(make_hook(thordata_clock), headers=template_headers)
 
-    headers = receiver.deliveries[0].headers
-    assert headers["host"] == f"127.0.0.1:{receiver.port}"
+    headers = thordata_receiver.deliveries[0].headers
+    assert headers["host"] == f"127.0.0.1:{thordata_receiver.port}"
     assert headers["content-type"] == "application/json"
     assert headers["webhook"] == "orders-sink"
     assert headers["webhook-dispatch-id"] == DISPATCH_ID
@@ -180,29 +139,31 @@ def test_the_reserved_headers_are_sent_and_win_over_template_headers(receiver, c
     assert headers["user-agent"].startswith(f"airflow-provider-thordata/{__version__} ")
     assert headers["x-team"] == "scraping"
     assert "forged" not in str(headers.raw)
-    assert receiver.deliveries[0].signature_valid is True
+    assert thordata_receiver.deliveries[0].signature_valid is True
 
 
-def test_without_a_secret_the_delivery_is_sent_unsigned(receiver, connect, clock, send):
-    connect(signed=False)
+def test_without_a_secret_the_delivery_is_sent_unsigned(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(password=None)
 
-    send(make_hook(clock))
+    send(make_hook(thordata_clock))
 
-    headers = receiver.deliveries[0].headers
+    headers = thordata_receiver.deliveries[0].headers
     assert "webhook-signature" not in headers
     assert "webhook-id" not in headers
     assert headers["webhook-dispatch-id"] == DISPATCH_ID
 
 
 def test_every_attempt_sends_the_same_body_and_id_with_a_fresh_timestamp_and_signature(
-    receiver, connect, clock, send
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
 ):
-    connect()
-    receiver.reply(503, 500)
+    thordata_webhook_connection()
+    thordata_receiver.reply(503, 500)
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
-    deliveries = receiver.deliveries
+    deliveries = thordata_receiver.deliveries
     assert result["attempts"] == 3
     assert {delivery.body for delivery in deliveries} == {BODY}
     assert {delivery.headers["webhook-id"] for delivery in deliveries} == {DISPATCH_ID}
@@ -218,11 +179,13 @@ def test_every_attempt_sends_the_same_body_and_id_with_a_fresh_timestamp_and_sig
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
-def test_a_2xx_answer_is_delivered_on_the_first_attempt(receiver, connect, clock, send, status):
-    connect()
-    receiver.reply(status)
+def test_a_2xx_answer_is_delivered_on_the_first_attempt(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, status
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(status)
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
     assert result == {
         "dispatch_id": DISPATCH_ID,
@@ -233,160 +196,186 @@ def test_a_2xx_answer_is_delivered_on_the_first_attempt(receiver, connect, clock
         "elapsed_ms": result["elapsed_ms"],
         "outcome": "delivered",
     }
-    assert clock.sleeps == []
+    assert thordata_clock.sleeps == []
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_a_redirect_is_a_failure_and_is_never_followed(receiver, connect, clock, send, status):
-    connect()
-    receiver.reply(Reply.redirect(receiver.url_for("/moved"), status=status))
+def test_a_redirect_is_a_failure_and_is_never_followed(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, status
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(Reply.redirect(thordata_receiver.url_for("/moved"), status=status))
 
     with pytest.raises(WebhookDeliveryError, match=rf"HTTP {status} \(redirected\).*never followed") as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert info.value.record["outcome"] == "redirected"
     assert info.value.record["attempts"] == 1
-    assert [delivery.path for delivery in receiver.deliveries] == ["/webhook"]
+    assert [delivery.path for delivery in thordata_receiver.deliveries] == ["/webhook"]
 
 
 @pytest.mark.parametrize(
     ("status", "outcome"), [(400, "rejected"), (401, "rejected"), (404, "rejected"), (410, "gone")]
 )
-def test_a_permanent_client_error_stops_at_once(receiver, connect, clock, send, status, outcome):
-    connect()
-    receiver.reply(status)
+def test_a_permanent_client_error_stops_at_once(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, status, outcome
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(status)
 
     with pytest.raises(
         WebhookDeliveryError, match=rf"failed: HTTP {status} \({outcome}\) in \d+ ms on attempt 1/5"
     ):
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
-    assert len(receiver.deliveries) == 1
-    assert clock.sleeps == []
+    assert len(thordata_receiver.deliveries) == 1
+    assert thordata_clock.sleeps == []
 
 
 @pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504])
 def test_a_transient_status_is_retried_with_exponential_back_off_until_the_attempts_run_out(
-    receiver, connect, clock, send, status
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, status
 ):
-    connect(max_attempts=3)
-    receiver.respond_with(lambda _delivery: Reply(status))
+    thordata_webhook_connection(max_attempts=3)
+    thordata_receiver.respond_with(lambda _delivery: Reply(status))
 
     with pytest.raises(WebhookDeliveryError, match=r"attempt 3/3.*kept answering with errors") as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert info.value.record["outcome"] == "unavailable"
     assert info.value.record["status_code"] == status
     assert info.value.record["attempts"] == 3
-    assert clock.sleeps == [1.0, 2.0]
-    assert len(receiver.deliveries) == 3
+    assert thordata_clock.sleeps == [1.0, 2.0]
+    assert len(thordata_receiver.deliveries) == 3
 
 
-def test_a_transient_failure_followed_by_success_is_delivered(receiver, connect, clock, send):
-    connect()
-    receiver.reply(503, 502, 200)
+def test_a_transient_failure_followed_by_success_is_delivered(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(503, 502, 200)
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
     assert (result["outcome"], result["status_code"], result["attempts"]) == ("delivered", 200, 3)
-    assert clock.sleeps == [1.0, 2.0]
+    assert thordata_clock.sleeps == [1.0, 2.0]
     assert result["elapsed_ms"] >= 3000
 
 
-def test_retry_after_in_seconds_sets_the_wait(receiver, connect, clock, send):
-    connect()
-    receiver.reply(Reply(429, headers={"Retry-After": "7"}), Reply(503, headers={"Retry-After": "1"}))
+def test_retry_after_in_seconds_sets_the_wait(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(
+        Reply(429, headers={"Retry-After": "7"}), Reply(503, headers={"Retry-After": "1"})
+    )
 
-    send(make_hook(clock))
+    send(make_hook(thordata_clock))
 
-    assert clock.sleeps == [7.0, 1.0]
+    assert thordata_clock.sleeps == [7.0, 1.0]
 
 
-def test_retry_after_as_an_http_date_sets_the_wait(receiver, connect, clock, send):
-    connect()
+def test_retry_after_as_an_http_date_sets_the_wait(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    receiver.reply(Reply(503, headers={"Retry-After": when}))
+    thordata_receiver.reply(Reply(503, headers={"Retry-After": when}))
 
-    send(make_hook(clock))
+    send(make_hook(thordata_clock))
 
-    (wait,) = clock.sleeps
+    (wait,) = thordata_clock.sleeps
     assert 28.0 <= wait <= 30.0
 
 
-def test_retry_after_is_honoured_only_up_to_the_policy_cap(receiver, connect, clock, send):
-    connect()
-    receiver.reply(Reply(429, headers={"Retry-After": "86400"}))
+def test_retry_after_is_honoured_only_up_to_the_policy_cap(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(Reply(429, headers={"Retry-After": "86400"}))
 
-    send(make_hook(clock, policy=BackoffPolicy(jitter=0.0, retry_after_cap=20.0)))
+    send(make_hook(thordata_clock, policy=BackoffPolicy(jitter=0.0, retry_after_cap=20.0)))
 
-    assert clock.sleeps == [20.0]
+    assert thordata_clock.sleeps == [20.0]
 
 
-def test_a_slow_answer_times_out_and_is_retried(receiver, connect, clock, send):
-    connect(timeout=0.2, max_attempts=2)
-    receiver.reply(Reply(200, delay=2.0), Reply(200, delay=2.0))
+def test_a_slow_answer_times_out_and_is_retried(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(timeout=0.2, max_attempts=2)
+    thordata_receiver.reply(Reply(200, delay=2.0), Reply(200, delay=2.0))
 
     with pytest.raises(WebhookDeliveryError, match=r"timeout \(ReadTimeout\).*attempt 2/2") as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert info.value.record["outcome"] == "timeout"
     assert info.value.record["status_code"] is None
-    assert clock.sleeps == [1.0]
-    assert len(receiver.deliveries) == 2
+    assert thordata_clock.sleeps == [1.0]
+    assert len(thordata_receiver.deliveries) == 2
 
 
-def test_the_response_body_is_never_waited_for(receiver, connect, clock, send):
-    connect(timeout=0.2)
-    receiver.reply(Reply(200, headers={"Content-Length": "50000000"}, body=b"{"))
+def test_the_response_body_is_never_waited_for(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(timeout=0.2)
+    thordata_receiver.reply(Reply(200, headers={"Content-Length": "50000000"}, body=b"{"))
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
     assert result["outcome"] == "delivered"
 
 
-def test_a_dropped_connection_is_retried(receiver, connect, clock, send):
-    connect()
-    receiver.reply(Reply.dropped())
+def test_a_dropped_connection_is_retried(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(Reply.dropped())
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
     assert (result["outcome"], result["attempts"]) == ("delivered", 2)
-    assert clock.sleeps == [1.0]
+    assert thordata_clock.sleeps == [1.0]
 
 
-def test_a_connection_dropped_every_time_ends_as_a_connection_error(receiver, connect, clock, send):
-    connect(max_attempts=2)
-    receiver.respond_with(lambda _delivery: Reply.dropped())
+def test_a_connection_dropped_every_time_ends_as_a_connection_error(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(max_attempts=2)
+    thordata_receiver.respond_with(lambda _delivery: Reply.dropped())
 
     with pytest.raises(WebhookDeliveryError, match=r"connection_error \(RemoteProtocolError\)") as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert info.value.record["outcome"] == "connection_error"
     assert info.value.record["attempts"] == 2
 
 
-def test_proxy_settings_in_the_environment_are_ignored(receiver, connect, clock, send, monkeypatch):
-    connect()
+def test_proxy_settings_in_the_environment_are_ignored(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, monkeypatch
+):
+    thordata_webhook_connection()
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
 
-    result = send(make_hook(clock))
+    result = send(make_hook(thordata_clock))
 
     assert result["outcome"] == "delivered"
-    assert len(receiver.deliveries) == 1
+    assert len(thordata_receiver.deliveries) == 1
 
 
-def test_a_name_that_does_not_resolve_is_retried_with_one_lookup_per_attempt(receiver, connect, clock, send):
-    connect(host=hooks_test_url(receiver), max_attempts=3)
+def test_a_name_that_does_not_resolve_is_retried_with_one_lookup_per_attempt(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(host=hooks_test_url(thordata_receiver), max_attempts=3)
     resolver = StaticResolver({})
 
     with pytest.raises(WebhookDeliveryError, match=r"connection_error \(gaierror\)"):
-        send(make_hook(clock, resolver=resolver))
+        send(make_hook(thordata_clock, resolver=resolver))
 
-    assert resolver.calls == [("hooks.test", receiver.port)] * 3
-    assert receiver.deliveries == []
+    assert resolver.calls == [("hooks.test", thordata_receiver.port)] * 3
+    assert thordata_receiver.deliveries == []
 
 
 # -- the request forgery guard -------------------------------------------------------------------
@@ -405,12 +394,12 @@ def test_a_name_that_does_not_resolve_is_retried_with_one_lookup_per_attempt(rec
     ],
 )
 def test_a_target_resolving_to_an_internal_address_is_refused_before_anything_is_sent(
-    receiver, connect, clock, send, address, address_class
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, address, address_class
 ):
-    connect(host=hooks_test_url(receiver), allowed_targets="")
+    thordata_webhook_connection(host=hooks_test_url(thordata_receiver), allowed_targets="")
 
     with pytest.raises(UnsafeWebhookTargetError, match="'allowed_targets'") as info:
-        send(make_hook(clock, resolver=StaticResolver({"hooks.test": address})))
+        send(make_hook(thordata_clock, resolver=StaticResolver({"hooks.test": address})))
 
     assert info.value.address_class == address_class
     assert info.value.record == {
@@ -422,41 +411,41 @@ def test_a_target_resolving_to_an_internal_address_is_refused_before_anything_is
         "elapsed_ms": info.value.record["elapsed_ms"],
         "outcome": "refused",
     }
-    assert receiver.deliveries == []
+    assert thordata_receiver.deliveries == []
 
 
 @pytest.mark.parametrize("allowed", ["hooks.test", "127.0.0.0/8", "10.0.0.0/8, 127.0.0.1"])
 def test_an_allowed_target_is_reached_at_the_checked_address_with_its_name_in_the_host_header(
-    receiver, connect, clock, send, allowed
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, allowed
 ):
-    connect(host=hooks_test_url(receiver), allowed_targets=allowed)
+    thordata_webhook_connection(host=hooks_test_url(thordata_receiver), allowed_targets=allowed)
     resolver = StaticResolver({"hooks.test": "127.0.0.1"})
 
-    result = send(make_hook(clock, resolver=resolver))
+    result = send(make_hook(thordata_clock, resolver=resolver))
 
     assert result["outcome"] == "delivered"
-    assert receiver.deliveries[0].headers["host"] == f"hooks.test:{receiver.port}"
-    assert resolver.calls == [("hooks.test", receiver.port)]
+    assert thordata_receiver.deliveries[0].headers["host"] == f"hooks.test:{thordata_receiver.port}"
+    assert resolver.calls == [("hooks.test", thordata_receiver.port)]
 
 
 def test_a_target_that_rebinds_to_an_internal_address_between_attempts_is_refused(
-    receiver, connect, clock, send
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
 ):
-    connect(host=hooks_test_url(receiver), allowed_targets="127.0.0.1/32")
+    thordata_webhook_connection(host=hooks_test_url(thordata_receiver), allowed_targets="127.0.0.1/32")
     resolver = StaticResolver({"hooks.test": "127.0.0.1"})
 
     def rebind(_delivery: object) -> Reply:
         resolver.hosts["hooks.test"] = "10.0.0.5"
         return Reply(503)
 
-    receiver.respond_with(rebind)
+    thordata_receiver.respond_with(rebind)
 
     with pytest.raises(UnsafeWebhookTargetError, match=r"resolves to 10\.0\.0\.5, a private address") as info:
-        send(make_hook(clock, resolver=resolver))
+        send(make_hook(thordata_clock, resolver=resolver))
 
     assert info.value.record["attempts"] == 1
     assert info.value.record["outcome"] == "refused"
-    assert len(receiver.deliveries) == 1
+    assert len(thordata_receiver.deliveries) == 1
 
 
 @pytest.fixture(scope="module")
@@ -536,7 +525,7 @@ def tls_receiver(certificates, monkeypatch):
 
 
 def test_https_to_the_checked_address_verifies_the_certificate_by_host_name(
-    tls_receiver, monkeypatch, clock, send
+    tls_receiver, monkeypatch, thordata_clock, send
 ):
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN_ID.upper()}",
@@ -550,7 +539,7 @@ def test_https_to_the_checked_address_verifies_the_certificate_by_host_name(
         ),
     )
 
-    result = send(make_hook(clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})))
+    result = send(make_hook(thordata_clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})))
 
     assert result["outcome"] == "delivered"
     assert tls_receiver.deliveries[0].headers["host"] == f"hooks.test:{tls_receiver.port}"
@@ -558,7 +547,7 @@ def test_https_to_the_checked_address_verifies_the_certificate_by_host_name(
 
 
 def test_https_to_a_name_the_certificate_does_not_cover_fails_to_connect(
-    tls_receiver, monkeypatch, clock, send
+    tls_receiver, monkeypatch, thordata_clock, send
 ):
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN_ID.upper()}",
@@ -572,7 +561,7 @@ def test_https_to_a_name_the_certificate_does_not_cover_fails_to_connect(
     )
 
     with pytest.raises(WebhookDeliveryError, match=r"connection_error \(ConnectError\)"):
-        send(make_hook(clock, resolver=StaticResolver({"other.test": "127.0.0.1"})))
+        send(make_hook(thordata_clock, resolver=StaticResolver({"other.test": "127.0.0.1"})))
 
     assert tls_receiver.deliveries == []
 
@@ -580,25 +569,27 @@ def test_https_to_a_name_the_certificate_does_not_cover_fails_to_connect(
 # -- secrets ---------------------------------------------------------------------------------------
 
 
-def test_no_secret_reaches_logs_errors_or_the_record(receiver, monkeypatch, clock, send, caplog, capsys):
-    secret = receiver.secret
+def test_no_secret_reaches_logs_errors_or_the_record(
+    thordata_receiver, monkeypatch, thordata_clock, send, caplog, capsys
+):
+    secret = thordata_receiver.secret
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN_ID.upper()}",
         json.dumps(
             {
                 "conn_type": "thordata_webhook",
-                "host": f"http://alice:pa55word-in-url@hooks.test:{receiver.port}/webhook?token=query-secret-42",
+                "host": f"http://alice:pa55word-in-url@hooks.test:{thordata_receiver.port}/webhook?token=query-secret-42",
                 "password": secret,
                 "extra": {"allowed_targets": "hooks.test"},
             }
         ),
     )
-    receiver.reply(503, 400)
+    thordata_receiver.reply(503, 400)
     caplog.set_level("DEBUG")
 
     with pytest.raises(WebhookDeliveryError) as info:
         send(
-            make_hook(clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})),
+            make_hook(thordata_clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})),
             headers={"X-Api-Key": "header-secret-7"},
         )
 
@@ -615,14 +606,16 @@ def test_no_secret_reaches_logs_errors_or_the_record(receiver, monkeypatch, cloc
             "header-secret-7",
         ):
             assert leaked not in text
-    assert receiver.deliveries[0].path == "/webhook?token=query-secret-42"
-    assert receiver.deliveries[0].headers["x-api-key"] == "header-secret-7"
-    assert receiver.deliveries[0].headers["authorization"] == "Basic " + base64.b64encode(
+    assert thordata_receiver.deliveries[0].path == "/webhook?token=query-secret-42"
+    assert thordata_receiver.deliveries[0].headers["x-api-key"] == "header-secret-7"
+    assert thordata_receiver.deliveries[0].headers["authorization"] == "Basic " + base64.b64encode(
         b"alice:pa55word-in-url"
     ).decode("ascii")
 
 
-def test_the_secret_and_the_url_credentials_are_added_to_airflows_log_masker(receiver, monkeypatch, clock):
+def test_the_secret_and_the_url_credentials_are_added_to_airflows_log_masker(
+    thordata_receiver, monkeypatch, thordata_clock
+):
     from airflow.sdk.log import redact
 
     monkeypatch.setenv(
@@ -631,19 +624,19 @@ def test_the_secret_and_the_url_credentials_are_added_to_airflows_log_masker(rec
             {
                 "conn_type": "thordata_webhook",
                 "host": "https://carol:url-pass-31@hooks.example.com/in?sig=query-token-77",
-                "password": receiver.secret,
+                "password": thordata_receiver.secret,
             }
         ),
     )
 
-    make_hook(clock).get_conn()
+    make_hook(thordata_clock).get_conn()
 
-    line = f"{receiver.secret} url-pass-31 sig=query-token-77"
+    line = f"{thordata_receiver.secret} url-pass-31 sig=query-token-77"
     assert redact(line) == "*** *** ***"
 
 
 def test_a_refusal_does_not_expose_the_url_query_or_user_info(
-    receiver, monkeypatch, clock, send, caplog, capsys
+    thordata_receiver, monkeypatch, thordata_clock, send, caplog, capsys
 ):
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN_ID.upper()}",
@@ -651,7 +644,7 @@ def test_a_refusal_does_not_expose_the_url_query_or_user_info(
     )
 
     with pytest.raises(UnsafeWebhookTargetError) as info:
-        send(make_hook(clock, resolver=StaticResolver({"hooks.test": "192.168.7.7"})))
+        send(make_hook(thordata_clock, resolver=StaticResolver({"hooks.test": "192.168.7.7"})))
 
     logs = caplog.text + "".join(capsys.readouterr())
     assert "refused" in logs
@@ -673,15 +666,15 @@ def test_a_refusal_does_not_expose_the_url_query_or_user_info(
     ],
 )
 def test_a_malformed_signing_secret_names_the_field_without_echoing_it(
-    receiver, connect, clock, send, password, problem
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, password, problem
 ):
-    connect(password=password)
+    thordata_webhook_connection(password=password)
 
     with pytest.raises(ValueError, match=rf"Signing secret \(password field\).*{problem}") as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert password not in str(info.value)
-    assert receiver.deliveries == []
+    assert thordata_receiver.deliveries == []
 
 
 @pytest.mark.parametrize(
@@ -689,11 +682,11 @@ def test_a_malformed_signing_secret_names_the_field_without_echoing_it(
     [
         (
             {"timeout": "soon"},
-            r"Timeout field \(extra 'timeout'\) must be a number of seconds from 0\.1 to 300",
+            r"Timeout \(seconds\) field \(extra 'timeout'\) must be a number of seconds from 0\.1 to 300",
         ),
-        ({"timeout": 0}, r"Timeout field .* got 0"),
-        ({"timeout": 301}, r"Timeout field .* got 301"),
-        ({"timeout": True}, r"Timeout field .* got True"),
+        ({"timeout": 0}, r"Timeout \(seconds\) field .* got 0"),
+        ({"timeout": 301}, r"Timeout \(seconds\) field .* got 301"),
+        ({"timeout": True}, r"Timeout \(seconds\) field .* got True"),
         (
             {"max_attempts": 0},
             r"Maximum attempts field \(extra 'max_attempts'\) must be a whole number from 1 to 20",
@@ -705,16 +698,16 @@ def test_a_malformed_signing_secret_names_the_field_without_echoing_it(
     ],
 )
 def test_a_bad_extra_names_the_field_to_fix_before_anything_is_sent(
-    receiver, connect, clock, send, extra, problem
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, extra, problem
 ):
-    connect(**extra)
+    thordata_webhook_connection(**extra)
 
     with pytest.raises(
-        ValueError, match=rf"Connection 'webhook_test' \(type thordata_webhook\): .*{problem}"
+        ValueError, match=rf"Connection 'thordata_webhook_default' \(type thordata_webhook\): .*{problem}"
     ):
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
-    assert receiver.deliveries == []
+    assert thordata_receiver.deliveries == []
 
 
 @pytest.mark.parametrize(
@@ -724,78 +717,92 @@ def test_a_bad_extra_names_the_field_to_fix_before_anything_is_sent(
         ("https://exa mple.com/x", r"fix the Target URL \(host field\): .*not a valid host name"),
     ],
 )
-def test_a_bad_target_url_names_the_field_to_fix(connect, clock, send, host, problem):
-    connect(host=host)
+def test_a_bad_target_url_names_the_field_to_fix(
+    thordata_webhook_connection, thordata_clock, send, host, problem
+):
+    thordata_webhook_connection(host=host)
 
     with pytest.raises(ValueError, match=problem):
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
 
-def test_a_non_http_target_is_refused_with_a_record(connect, clock, send):
-    connect(host="ftp://files.example.com/drop")
+def test_a_non_http_target_is_refused_with_a_record(thordata_webhook_connection, thordata_clock, send):
+    thordata_webhook_connection(host="ftp://files.example.com/drop")
 
     with pytest.raises(
         UnsafeWebhookTargetError, match="scheme 'ftp'; the Target URL must be an http"
     ) as info:
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
     assert info.value.record["outcome"] == "refused"
     assert info.value.record["attempts"] == 0
 
 
-def test_a_target_without_a_scheme_is_reached_over_https(connect, clock, send, receiver):
-    connect(host="hooks.test/webhook", allowed_targets="")
+def test_a_target_without_a_scheme_is_reached_over_https(
+    thordata_webhook_connection, thordata_clock, send, thordata_receiver
+):
+    thordata_webhook_connection(host="hooks.test/webhook", allowed_targets="")
 
     with pytest.raises(UnsafeWebhookTargetError) as info:
-        send(make_hook(clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})))
+        send(make_hook(thordata_clock, resolver=StaticResolver({"hooks.test": "127.0.0.1"})))
 
     assert info.value.host == "hooks.test"
     assert "https" not in str(info.value)
 
 
-def test_string_extras_from_a_uri_connection_are_accepted(receiver, connect, clock, send):
-    connect(timeout="0.5", max_attempts="2")
-    receiver.respond_with(lambda _delivery: Reply(500))
+def test_string_extras_from_a_uri_connection_are_accepted(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(timeout="0.5", max_attempts="2")
+    thordata_receiver.respond_with(lambda _delivery: Reply(500))
 
     with pytest.raises(WebhookDeliveryError, match="attempt 2/2"):
-        send(make_hook(clock))
+        send(make_hook(thordata_clock))
 
 
-def test_the_connection_sets_the_number_of_attempts_over_the_policy(receiver, connect, clock, send):
-    connect(max_attempts=2)
-    receiver.respond_with(lambda _delivery: Reply(503))
+def test_the_connection_sets_the_number_of_attempts_over_the_policy(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection(max_attempts=2)
+    thordata_receiver.respond_with(lambda _delivery: Reply(503))
 
     with pytest.raises(WebhookDeliveryError) as info:
-        send(make_hook(clock, policy=BackoffPolicy(max_attempts=4, jitter=0.0)))
+        send(make_hook(thordata_clock, policy=BackoffPolicy(max_attempts=4, jitter=0.0)))
 
     assert info.value.record["attempts"] == 2
 
 
-def test_without_max_attempts_the_policy_decides(receiver, connect, clock, send):
-    connect()
-    receiver.respond_with(lambda _delivery: Reply(503))
+def test_without_max_attempts_the_policy_decides(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send
+):
+    thordata_webhook_connection()
+    thordata_receiver.respond_with(lambda _delivery: Reply(503))
 
     with pytest.raises(WebhookDeliveryError) as info:
-        send(make_hook(clock, policy=BackoffPolicy(max_attempts=2, jitter=0.0)))
+        send(make_hook(thordata_clock, policy=BackoffPolicy(max_attempts=2, jitter=0.0)))
 
     assert info.value.record["attempts"] == 2
 
 
-def test_the_connection_is_fetched_once_per_hook(receiver, connect, clock, send, monkeypatch):
-    connect()
-    hook = make_hook(clock)
+def test_the_connection_is_fetched_once_per_hook(
+    thordata_receiver, thordata_webhook_connection, thordata_clock, send, monkeypatch
+):
+    thordata_webhook_connection()
+    hook = make_hook(thordata_clock)
     send(hook)
 
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps({"conn_type": "thordata_webhook"}))
     send(hook)
 
-    assert len(receiver.deliveries) == 2
+    assert len(thordata_receiver.deliveries) == 2
 
 
-def test_unknown_extras_are_named_in_a_warning(connect, clock, send, caplog, capsys):
-    connect(verify=False, headers={"X": "1"})
+def test_unknown_extras_are_named_in_a_warning(
+    thordata_webhook_connection, thordata_clock, send, caplog, capsys
+):
+    thordata_webhook_connection(verify=False, headers={"X": "1"})
 
-    send(make_hook(clock))
+    send(make_hook(thordata_clock))
 
     logs = caplog.text + "".join(capsys.readouterr())
     assert "ignoring unknown extras 'headers', 'verify'" in logs
@@ -810,23 +817,27 @@ def test_unknown_extras_are_named_in_a_warning(connect, clock, send, caplog, cap
         {"headers": {"Bad Name": "x"}},
     ],
 )
-def test_bad_delivery_arguments_fail_before_the_connection_is_read(clock, send, arguments, monkeypatch):
+def test_bad_delivery_arguments_fail_before_the_connection_is_read(
+    thordata_clock, send, arguments, monkeypatch
+):
     monkeypatch.delenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", raising=False)
 
     with pytest.raises(ValueError, match=r"dispatch id|event type|integration name|header name"):
-        send(make_hook(clock), **arguments)
+        send(make_hook(thordata_clock), **arguments)
 
 
 # -- test_connection ----------------------------------------------------------------------------------
 
 
-def test_test_connection_delivers_a_signed_test_event_and_reports_the_status(receiver, connect, clock):
-    connect()
-    receiver.reply(202)
+def test_test_connection_delivers_a_signed_test_event_and_reports_the_status(
+    thordata_receiver, thordata_webhook_connection, thordata_clock
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(202)
 
-    ok, message = make_hook(clock).test_connection()
+    ok, message = make_hook(thordata_clock).test_connection()
 
-    (delivery,) = receiver.deliveries
+    (delivery,) = thordata_receiver.deliveries
     assert ok is True
     assert message.startswith("The receiver at 127.0.0.1 accepted a TEST event: HTTP 202 in ")
     assert delivery.json()["eventType"] == "TEST"
@@ -836,23 +847,25 @@ def test_test_connection_delivers_a_signed_test_event_and_reports_the_status(rec
     assert delivery.signature_valid is True
 
 
-def test_test_connection_makes_a_single_attempt_and_reports_the_failure(receiver, connect, clock):
-    connect()
-    receiver.reply(503)
+def test_test_connection_makes_a_single_attempt_and_reports_the_failure(
+    thordata_receiver, thordata_webhook_connection, thordata_clock
+):
+    thordata_webhook_connection()
+    thordata_receiver.reply(503)
 
-    ok, message = make_hook(clock).test_connection()
+    ok, message = make_hook(thordata_clock).test_connection()
 
     assert ok is False
     assert "HTTP 503 (unavailable)" in message
     assert "attempt 1/1" in message
-    assert len(receiver.deliveries) == 1
-    assert clock.sleeps == []
+    assert len(thordata_receiver.deliveries) == 1
+    assert thordata_clock.sleeps == []
 
 
-def test_test_connection_reports_a_configuration_problem(connect, clock):
-    connect(password="not-a-secret")
+def test_test_connection_reports_a_configuration_problem(thordata_webhook_connection, thordata_clock):
+    thordata_webhook_connection(password="not-a-secret")
 
-    ok, message = make_hook(clock).test_connection()
+    ok, message = make_hook(thordata_clock).test_connection()
 
     assert ok is False
     assert "Signing secret (password field)" in message

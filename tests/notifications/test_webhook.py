@@ -175,3 +175,14 @@ def test_notifier_arguments_are_validated_when_the_dag_is_parsed():
         ThordataWebhookNotifier(event_type="DONE", integrations=[ORDERS])
     with pytest.raises(ValueError, match="at least one integration"):
         ThordataWebhookNotifier(event_type="TEST", integrations=[])
+
+
+def test_two_missed_deadlines_of_one_run_are_two_distinct_dispatches(receiver):
+    notifier_context = {"dag_run": {"dag_id": "nightly", "dag_run_id": "scheduled__2026-01-01"}}
+
+    for deadline_id in ("d-1", "d-2"):
+        notifier = ThordataWebhookNotifier(event_type="TASK_FAILED", integrations=[ORDERS])
+        notifier.notify({**notifier_context, "deadline": {"id": deadline_id, "deadline_time": "2026-01-01"}})
+
+    first, second = receiver.deliveries
+    assert first.dispatch_id != second.dispatch_id

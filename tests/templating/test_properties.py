@@ -30,8 +30,12 @@ def json_strategy(texts: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
 
 
 json_values = json_strategy(st.text(max_size=12))
-# In a template, "{{", "{%" and "{#" inside a string are template syntax, not text.
-json_values_without_braces = json_strategy(st.text(st.characters(exclude_characters="{"), max_size=12))
+# In a template, "{{", "{%" and "{#" inside a string are template syntax, not text; and a lone
+# surrogate (which json.dumps writes as "\\ud800") is refused by the parser on purpose, since it
+# cannot be sent as UTF-8.
+json_values_without_braces = json_strategy(
+    st.text(st.characters(exclude_characters="{", exclude_categories=("Cs",)), max_size=12)
+)
 
 
 def same(left: Any, right: Any) -> bool:
