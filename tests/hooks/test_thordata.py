@@ -652,91 +652,97 @@ def test_collecting_counts_as_running(hook: ThordataHook, thordata_api: Thordata
 ROWS = ({"title": "Kindle Paperwhite", "price": 149.99}, {"title": "Echo Dot", "price": 49.99})
 
 
-def ready_task(server: ThordataAPIServer, **lifecycle: object) -> str:
-    return server.add_task(lifecycle=Lifecycle(steps=(("Ready", None),), result_rows=ROWS, **lifecycle))
+def ready_task(thordata_api: ThordataAPIServer, **lifecycle: object) -> str:
+    return thordata_api.add_task(lifecycle=Lifecycle(steps=(("Ready", None),), result_rows=ROWS, **lifecycle))
 
 
 def test_the_json_result_file_is_read_in_one_download_call_and_one_get(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = ready_task(server)
+    task_id = ready_task(thordata_api)
 
     content = run(hook, mode, "download_result", task_id)
 
     assert json.loads(content) == list(ROWS)
-    assert [request.endpoint for request in server.requests()] == ["tasks-download", "files"]
+    assert [request.endpoint for request in thordata_api.requests()] == ["tasks-download", "files"]
 
 
-def test_the_csv_result_file_is_read_as_csv(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
-    task_id = ready_task(server)
+def test_the_csv_result_file_is_read_as_csv(
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
+) -> None:
+    task_id = ready_task(thordata_api)
 
     content = run(hook, mode, "download_result", task_id, "csv")
 
     assert content.decode().splitlines() == ["title,price", "Kindle Paperwhite,149.99", "Echo Dot,49.99"]
 
 
-def test_the_file_host_gets_no_credential(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
-    task_id = ready_task(server)
+def test_the_file_host_gets_no_credential(
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
+) -> None:
+    task_id = ready_task(thordata_api)
 
     run(hook, mode, "download_result", task_id)
 
-    (file_request,) = server.requests("files")
+    (file_request,) = thordata_api.requests("files")
     assert file_request.method == "GET"
     assert {"authorization", "token", "key"}.isdisjoint(file_request.headers)
-    for secret in secrets_of(server):
+    for secret in secrets_of(thordata_api):
         assert secret not in json.dumps(dict(file_request.headers))
 
 
 def test_a_file_larger_than_max_bytes_is_refused_naming_the_limit(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = ready_task(server)
+    task_id = ready_task(thordata_api)
 
     with pytest.raises(ThordataAPIError, match=r"larger than max_bytes \(20 bytes\)"):
         run(hook, mode, "download_result", task_id, max_bytes=20)
 
-    assert server.count("files") == 1
+    assert thordata_api.count("files") == 1
 
 
 def test_a_task_without_a_result_yet_fails_before_any_file_is_requested(
-    hook: ThordataHook, server: ThordataAPIServer, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
 ) -> None:
-    task_id = server.add_task(lifecycle=Lifecycle(steps=(("Running", None),)))
+    task_id = thordata_api.add_task(lifecycle=Lifecycle(steps=(("Running", None),)))
 
     with pytest.raises(ThordataAPIError, match="tasks-download failed with code 10000"):
         run(hook, mode, "download_result", task_id)
 
-    assert server.count("files") == 0
+    assert thordata_api.count("files") == 0
 
 
 def test_a_file_host_fault_is_retried_with_back_off(
-    hook: ThordataHook, server: ThordataAPIServer, clock: FakeClock, mode: str
+    hook: ThordataHook, thordata_api: ThordataAPIServer, thordata_clock: FakeClock, mode: str
 ) -> None:
-    task_id = ready_task(server)
-    server.inject_fault("files", Fault.http(503))
+    task_id = ready_task(thordata_api)
+    thordata_api.inject_fault("files", Fault.http(503))
 
     content = run(hook, mode, "download_result", task_id)
 
     assert json.loads(content) == list(ROWS)
-    assert server.count("files") == 2
-    assert len(clock.sleeps) == 1
+    assert thordata_api.count("files") == 2
+    assert len(thordata_clock.sleeps) == 1
 
 
-def test_an_expired_file_url_is_not_retried(hook: ThordataHook, server: ThordataAPIServer, mode: str) -> None:
-    task_id = ready_task(server)
-    server.inject_fault("files", Fault.http(404))
+def test_an_expired_file_url_is_not_retried(
+    hook: ThordataHook, thordata_api: ThordataAPIServer, mode: str
+) -> None:
+    task_id = ready_task(thordata_api)
+    thordata_api.inject_fault("files", Fault.http(404))
 
     with pytest.raises(ThordataAPIError, match="expired or the file is gone") as info:
         run(hook, mode, "download_result", task_id)
 
     assert info.value.retryable is False
-    assert server.count("files") == 1
+    assert thordata_api.count("files") == 1
 
 
 def test_the_log_names_the_task_and_the_size_but_never_the_file_url(
-    hook: ThordataHook, server: ThordataAPIServer, logs: CapturedLogs
+    hook: ThordataHook, thordata_api: ThordataAPIServer, logs: CapturedLogs
 ) -> None:
-    task_id = ready_task(server)
+    task_id = ready_task(thordata_api)
 
     content = hook.download_result(task_id)
 
