@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from tests.conftest import REPO_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from airflow_provider_thordata.testing import ThordataAPIServer, WebhookReceiver
 
+# Not imported from tests/conftest.py: importing it as a module would run its set-up again and
+# point AIRFLOW_HOME at a second, empty folder.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "example_dags"
 #: Webhook connection ids the examples use, and the receiver path each one posts to.
 WEBHOOK_PATHS = {

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,8 +21,8 @@ from airflow_provider_thordata.testing.demo_output import (
     problems,
 )
 from airflow_provider_thordata.testing.webhook_receiver import ReceivedDelivery, Reply
-from tests.conftest import REPO_ROOT
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL = {
     "THORDATA_SCRAPER_TOKEN": "scraper-token-0123456789",
     "THORDATA_PUBLIC_TOKEN": "public-token-0123456789",
