@@ -112,5 +112,15 @@ def test_a_missed_deadline_notifies_on_call_from_the_triggerer(failed_run):
     assert body["text"] == f"{DAG_ID} needs a look: {REASON}"
     assert body["details"]["reason"] == REASON
     assert body["details"]["deadline"] == context["deadline"]
+    assert (body["run"], body["task"]) == (run.run_id, None)
     assert delivery.integration == "on-call"
     assert delivery.signature_valid is True
+    assert delivery.dispatch_id == dispatch_id(
+        dag_id=DAG_ID,
+        run_id=run.run_id,
+        task_id=None,
+        map_index=-1,
+        scraper_task_id=None,
+        event=LifecycleEvent.TASK_FAILED,
+        integration="on-call",
+    )
