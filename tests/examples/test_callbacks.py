@@ -120,7 +120,7 @@ def test_a_missed_deadline_notifies_on_call_from_the_triggerer(failed_run):
         run_id=run.run_id,
         task_id=None,
         map_index=-1,
-        scraper_task_id=None,
+        scraper_task_id=f"deadline:{context['deadline']['id']}",  # two missed deadlines, two ids
         event=LifecycleEvent.TASK_FAILED,
         integration="on-call",
     )
