@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypedDict
 
 from airflow_provider_thordata import __version__
+from airflow_provider_thordata.headers import CLIENT_HEADERS as CLIENT_HEADER_NAMES
+from airflow_provider_thordata.headers import SENDER_HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,25 +36,10 @@ USER_AGENT = (
     f"airflow-provider-thordata/{__version__} (+https://github.com/thordata/airflow-provider-thordata)"
 )
 
-#: Headers this provider always sets itself; a header template cannot replace them.
-RESERVED_HEADERS = frozenset(
-    {
-        "host",
-        "content-type",
-        "user-agent",
-        "request-origin",
-        "webhook",
-        "webhook-dispatch-id",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-    }
-)
-#: Headers that describe the connection or the message framing: the HTTP client owns them,
-#: and a template value would corrupt the request (a wrong Content-Length, say).
-CLIENT_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"}
-)
+#: Headers this provider always sets itself (lower case); a header template cannot replace them.
+RESERVED_HEADERS = frozenset(name.lower() for name in SENDER_HEADERS)
+#: Headers the HTTP client owns (lower case); a template value would corrupt the request.
+CLIENT_HEADERS = frozenset(name.lower() for name in CLIENT_HEADER_NAMES)
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
