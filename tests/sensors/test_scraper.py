@@ -245,3 +245,30 @@ def test_an_airflow_retry_sends_only_the_events_not_yet_delivered_with_the_same_
     assert (first.reply.status, second.reply.status) == (503, 200)
     assert first.dispatch_id == second.dispatch_id
     assert first.body == second.body
+
+
+def test_soft_fail_skips_the_sensor_when_a_watched_task_fails(dag_runner, thordata_server, receiver):
+    thordata_server.script_lifecycle(steps=[("Failed", None)])
+    scraper_task = thordata_server.add_task()
+
+    run = dag_runner(sensor_dag("sensor_soft_fail", scraper_task, soft_fail=True))
+
+    assert task_state(run) == "skipped"
+    assert ("SCRAPER.TASK.FAILED", scraper_task) in events(receiver)
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
+def test_a_task_that_never_ends_times_the_sensor_out_after_its_running_event(
+    dag_runner, thordata_server, receiver, deferrable
+):
+    thordata_server.script_lifecycle(steps=[("Running", None)])
+    scraper_task = thordata_server.add_task()
+
+    run = dag_runner(
+        sensor_dag(
+            f"sensor_timeout_{deferrable}", scraper_task, timeout=1, poll_interval=0.2, deferrable=deferrable
+        )
+    )
+
+    assert task_state(run) == "failed"
+    assert events(receiver) == [("SCRAPER.TASK.RUNNING", scraper_task)]
