@@ -482,8 +482,9 @@ def test_in_a_task_process_the_ledger_uses_the_store(monkeypatch):
 
     monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", CommsDecoder(socket=None), raising=False)
     store = MemoryStore()
+    record = {"dispatch_id": "msg_1", "outcome": "delivered"}
 
-    DeliveryLedger.from_context(task_context(store)).record({"dispatch_id": "msg_1", "outcome": "delivered"})  # type: ignore[typeddict-item]
+    DeliveryLedger.from_context(task_context(store)).record(record)  # type: ignore[arg-type]
 
     assert processor.ToDagProcessor is not None
     assert not dispatch.in_dag_processor()
