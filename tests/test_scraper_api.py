@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -63,6 +65,28 @@ def test_importing_the_core_does_not_import_airflow_or_an_http_client() -> None:
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def test_the_package_exports_every_public_name_its_private_modules_define() -> None:
+    defined = {}
+    for path in sorted(Path(api.__file__).parent.glob("_[a-z]*.py")):
+        module = importlib.import_module(f"{api.__name__}.{path.stem}")
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [target.id for target in targets if isinstance(target, ast.Name)]
+            else:
+                continue
+            defined.update({name: getattr(module, name) for name in names if not name.startswith("_")})
+
+    exported = {name: getattr(api, name) for name in api.__all__}
+
+    assert exported == defined
+    assert {"ClientConfig", "ApiCall", "TaskStatus", "Plan", "redact_token", "get_tasks_plan"} <= set(
+        exported
+    )
 
 
 # -- statuses --------------------------------------------------------------------------------
