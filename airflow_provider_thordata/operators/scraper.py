@@ -107,9 +107,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
 
     def execute(self, context: Context) -> str:
         """Create the scraper task (or reuse the one an earlier try created) and emit events."""
-        from airflow_provider_thordata.hooks.thordata import ThordataHook
-
-        hook = ThordataHook(thordata_conn_id=self.thordata_conn_id)
+        hook = self.thordata_hook()
         store = dispatch.usable_state_store(context)
         task_id = _stored_task_id(store)
         if task_id:
