@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_provider_thordata import __version__
+from airflow_provider_thordata.headers import PRODUCT_TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,7 +22,7 @@ TASKS_LIST = "tasks-list"
 #: The GET of a result file from the URL ``tasks-download`` answered (not one of Thordata's
 #: endpoints: the file host, which gets no credential).
 RESULT_FILE = "result-file"
-USER_AGENT = f"airflow-provider-thordata/{__version__}"
+USER_AGENT = PRODUCT_TOKEN
 
 
 @dataclass(frozen=True)
