@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
-import os
 import socket
 import uuid
 from datetime import datetime, timezone
@@ -34,6 +32,7 @@ from airflow_provider_thordata.exceptions import (
     WebhookDeliveryError,
 )
 from airflow_provider_thordata.target_guard import CheckedTarget, Resolver, check_target
+from airflow_provider_thordata.tls import tls_context
 from airflow_provider_thordata.webhook_connection import WebhookTarget, webhook_target
 
 if TYPE_CHECKING:
@@ -171,7 +170,7 @@ class ThordataWebhookHook(BaseHook):
         run: _DeliveryRun | None = None
         try:
             run = _DeliveryRun(self, delivery, self.get_conn(), max_attempts)
-            with httpx.Client(**run.client_options(self._tls())) as client:
+            with httpx.Client(**run.client_options(tls_context())) as client:
                 retrying = tenacity.Retrying(sleep=self.clock.sleep, **run.retry_options())
                 try:
                     result: AttemptResult = retrying(self._attempt, run, client)
@@ -187,7 +186,7 @@ class ThordataWebhookHook(BaseHook):
         run: _DeliveryRun | None = None
         try:
             run = _DeliveryRun(self, delivery, await self.aget_conn(), max_attempts)
-            async with httpx.AsyncClient(**run.client_options(self._tls())) as client:
+            async with httpx.AsyncClient(**run.client_options(tls_context())) as client:
                 retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **run.retry_options())
                 try:
                     result: AttemptResult = await retrying(self._aattempt, run, client)
@@ -253,9 +252,6 @@ class ThordataWebhookHook(BaseHook):
             exc.message,
         )
 
-    def _tls(self) -> ssl.SSLContext:
-        return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
 
 class _DeliveryRun:
     """The state of one delivery shared by its attempts: counting, timing, requests, logging."""
@@ -279,7 +275,7 @@ class _DeliveryRun:
 
     def client_options(self, tls: ssl.SSLContext) -> dict[str, Any]:
         # trust_env=False: HTTP(S)_PROXY would connect on the proxy's side to whatever the host
-        # resolves to there, defeating the guard; certificate settings are read in _tls().
+        # resolves to there, defeating the guard; certificate settings are read by tls_context().
         return {
             "verify": tls,
             "trust_env": False,
@@ -395,15 +391,6 @@ _ADVICE = {
     Outcome.TIMEOUT: "The receiver did not answer in time; raise the connection's timeout if it is slow.",
     Outcome.CONNECTION_ERROR: "The target could not be reached; check the host name and the network.",
 }
-
-
-@functools.lru_cache(maxsize=4)
-def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    # One verifying context per CA setting, shared by every hook in the process (loading the CA
-    # bundle costs tens of milliseconds). Certificates are checked against the target's host
-    # name, sent as SNI, not against the checked address the request connects to. The arguments
-    # only key the cache: httpx reads SSL_CERT_FILE / SSL_CERT_DIR itself.
-    return httpx.create_ssl_context(trust_env=True)
 
 
 def _should_retry(state: tenacity.RetryCallState) -> bool:
