@@ -149,15 +149,16 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         event_data = creation_event_data(
             spider_id=self.spider_id, spider_name=self.spider_name, task_id=task_id, error=error
         )
+        store = dispatch.usable_state_store(context)
         emission = dispatch.Emission(
             event=event,
             scraper_task_id=task_id,
             event_data=event_data,
-            observed_at=observed_at(dispatch.usable_state_store(context), event, task_id),
+            observed_at=observed_at(store, event, task_id),
         )
         dispatch.deliver(
             dispatch.plan(emission, self.integrations, context=context, user_id=hook.user_id),
-            ledger=dispatch.DeliveryLedger.from_context(context),
+            ledger=dispatch.DeliveryLedger(store),
             default_on_failure="fail",
         )
 
