@@ -142,7 +142,8 @@ class ScraperTaskWatcher:
         self._warn_missing(observed)
         changes = self.state.changes(observed)
         records = self._records(changes)
-        user_id = self._user_id()
+        # Only a change emits events: without one, the connection need not be read.
+        user_id = self.hook.user_id if changes else None
         deliveries: list[DeliveryRecord] = []
         for change in changes:
             record = records.get(change.task_id)
@@ -223,9 +224,6 @@ class ScraperTaskWatcher:
             spider_id=self.spider.get("spider_id") or resource.get("spiderId"),
             spider_name=self.spider.get("spider_name") or resource.get("spiderName"),
         )
-
-    def _user_id(self) -> str | None:
-        return self.hook.user_id
 
     def _warn_missing(self, observed: Mapping[str, tuple[TaskStatus, str]]) -> None:
         missing = [
