@@ -237,7 +237,7 @@ class ThordataWebhookHook(BaseHook):
         # DNS can change between attempts, so the guard may refuse a later attempt; the refused
         # attempt itself sent nothing and does not count.
         attempts = max(run.attempts - 1, 0) if run is not None else 0
-        elapsed_ms = max(0, round((self.clock.time() - started) * 1000))
+        elapsed_ms = _elapsed_ms(self.clock, started)
         exc.record = dict(
             record(
                 delivery, outcome=Outcome.REFUSED, status_code=None, attempts=attempts, elapsed_ms=elapsed_ms
@@ -377,7 +377,7 @@ class _DeliveryRun:
         )
 
     def _since(self, started: float) -> int:
-        return max(0, round((self.clock.time() - started) * 1000))
+        return _elapsed_ms(self.clock, started)
 
 
 _ADVICE = {
@@ -391,6 +391,10 @@ _ADVICE = {
     Outcome.TIMEOUT: "The receiver did not answer in time; raise the connection's timeout if it is slow.",
     Outcome.CONNECTION_ERROR: "The target could not be reached; check the host name and the network.",
 }
+
+
+def _elapsed_ms(clock: Clock, started: float) -> int:
+    return max(0, round((clock.time() - started) * 1000))
 
 
 def _should_retry(state: tenacity.RetryCallState) -> bool:
