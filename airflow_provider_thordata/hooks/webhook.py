@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import tenacity
 from airflow.sdk import BaseHook
-from airflow.sdk.log import mask_secret
+from airflow.sdk.log import amask_secret, mask_secret
 
 from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, parse_retry_after, tenacity_options
 from airflow_provider_thordata.delivery import (
@@ -38,8 +38,6 @@ from airflow_provider_thordata.webhook_connection import WebhookTarget, webhook_
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
-
-    from airflow.sdk import Connection
 
     from airflow_provider_thordata.backoff import Clock
 
@@ -87,15 +85,31 @@ class ThordataWebhookHook(BaseHook):
         self._target: WebhookTarget | None = None
 
     def get_conn(self) -> WebhookTarget:
-        """Return the validated connection, fetching it on first use."""
+        """Return the validated connection, fetching it on first use.
+
+        Its secrets (the signing secret, the URL's password and query) are registered with
+        Airflow's secrets masker.
+        """
         if self._target is None:
-            self._target = self._validate(self.get_connection(self.webhook_conn_id))
+            conn = self.get_connection(self.webhook_conn_id)
+            target = webhook_target(conn.conn_id, conn.host, conn.password, conn.extra_dejson)
+            for secret in target.secrets:
+                mask_secret(secret)
+            self._target = self._checked(target)
         return self._target
 
     async def aget_conn(self) -> WebhookTarget:
-        """Return the validated connection, fetching it with the SDK's async API on first use."""
+        """Return the validated connection; the async twin of :meth:`get_conn`.
+
+        Uses the SDK's async connection and masking calls: their sync versions would wait on
+        the supervisor from inside the event loop.
+        """
         if self._target is None:
-            self._target = self._validate(await self.aget_connection(self.webhook_conn_id))
+            conn = await self.aget_connection(self.webhook_conn_id)
+            target = webhook_target(conn.conn_id, conn.host, conn.password, await conn.aextra_dejson())
+            for secret in target.secrets:
+                await amask_secret(secret)
+            self._target = self._checked(target)
         return self._target
 
     def deliver(
@@ -219,10 +233,7 @@ class ThordataWebhookHook(BaseHook):
 
     # -- connection ----------------------------------------------------------------------------
 
-    def _validate(self, conn: Connection) -> WebhookTarget:
-        target = webhook_target(conn.conn_id, conn.host, conn.password, conn.extra_dejson)
-        for secret in target.secrets:
-            mask_secret(secret)
+    def _checked(self, target: WebhookTarget) -> WebhookTarget:
         if target.ignored_extras:
             self.log.warning(
                 "Connection %r (type thordata_webhook): ignoring unknown extras %s",
