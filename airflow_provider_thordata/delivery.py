@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypedDict
 
-from airflow_provider_thordata import __version__
 from airflow_provider_thordata.headers import CLIENT_HEADERS as CLIENT_HEADER_NAMES
-from airflow_provider_thordata.headers import SENDER_HEADERS
+from airflow_provider_thordata.headers import PRODUCT_TOKEN, SENDER_HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,10 +30,8 @@ if TYPE_CHECKING:
     from standardwebhooks.webhooks import Webhook
 
 TEST_EVENT_TYPE = "TEST"
-REQUEST_ORIGIN = f"airflow-provider-thordata/{__version__}"
-USER_AGENT = (
-    f"airflow-provider-thordata/{__version__} (+https://github.com/thordata/airflow-provider-thordata)"
-)
+REQUEST_ORIGIN = PRODUCT_TOKEN
+USER_AGENT = f"{PRODUCT_TOKEN} (+https://github.com/thordata/airflow-provider-thordata)"
 
 #: Headers this provider always sets itself (lower case); a header template cannot replace them.
 RESERVED_HEADERS = frozenset(name.lower() for name in SENDER_HEADERS)

@@ -208,10 +208,6 @@ def plan(
     return planned
 
 
-#: How :func:`~airflow_provider_thordata.scraper_api.redact_token` ends every token it masks.
-_REDACTED_TAIL = redact_token("x" * 24)[-20:]
-
-
 def _resource_for(integration: WebhookIntegration, emission: Emission) -> Mapping[str, Any] | None:
     """Return the ``resource`` one integration sees: ``apiKey`` in clear only if it opted in."""
     resource = emission.resource
@@ -220,10 +216,11 @@ def _resource_for(integration: WebhookIntegration, emission: Emission) -> Mappin
     if integration.include_api_key:
         return resource if emission.api_key is None else {**resource, "apiKey": emission.api_key}
     key = resource.get("apiKey")
-    if isinstance(key, str) and key and not key.endswith(_REDACTED_TAIL):
+    redacted = redact_token(key) if isinstance(key, str) else key
+    if redacted != key:
         # A caller handed over a clear token (a record read with reveal_api_key, say): it never
         # reaches an integration that did not ask for it.
-        return {**resource, "apiKey": redact_token(key)}
+        return {**resource, "apiKey": redacted}
     return resource
 
 

@@ -142,7 +142,8 @@ class ScraperTaskWatcher:
         self._warn_missing(observed)
         changes = self.state.changes(observed)
         records = self._records(changes)
-        user_id = self._user_id()
+        # Only a change emits events: without one, the connection need not be read.
+        user_id = self.hook.user_id if changes else None
         deliveries: list[DeliveryRecord] = []
         for change in changes:
             record = records.get(change.task_id)
@@ -224,9 +225,6 @@ class ScraperTaskWatcher:
             spider_name=self.spider.get("spider_name") or resource.get("spiderName"),
         )
 
-    def _user_id(self) -> str | None:
-        return self.hook.user_id
-
     def _warn_missing(self, observed: Mapping[str, tuple[TaskStatus, str]]) -> None:
         missing = [
             task_id
@@ -269,6 +267,20 @@ class WatchingMixin:
         ) -> NoReturn:
             """Defer to a trigger (provided by ``BaseOperator``)."""
 
+    def thordata_hook(self) -> ThordataHook:
+        """Return this task's hook of ``thordata_conn_id``, built once per task run.
+
+        The hook reads its connection once: a sensor poking in ``poke`` mode, or the operator
+        creating a task and then waiting for it, shares that one read.
+        """
+        hook: ThordataHook | None = getattr(self, "_thordata_hook", None)
+        if hook is None or hook.thordata_conn_id != self.thordata_conn_id:
+            from airflow_provider_thordata.hooks.thordata import ThordataHook
+
+            hook = ThordataHook(thordata_conn_id=self.thordata_conn_id)
+            self._thordata_hook = hook
+        return hook
+
     def make_watcher(
         self,
         task_ids: Sequence[str],
@@ -276,11 +288,9 @@ class WatchingMixin:
         spider: Mapping[str, str | None] | None = None,
     ) -> ScraperTaskWatcher:
         """Return the watcher of ``task_ids`` for this run of the task."""
-        from airflow_provider_thordata.hooks.thordata import ThordataHook
-
         return ScraperTaskWatcher(
             task_ids,
-            hook=ThordataHook(thordata_conn_id=self.thordata_conn_id),
+            hook=self.thordata_hook(),
             integrations=self.integrations,
             context=context,
             empty_result_is_failure=self.empty_result_is_failure,

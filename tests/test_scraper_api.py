@@ -670,6 +670,13 @@ def test_a_redacted_token_never_shows_the_whole_token(token: str) -> None:
     assert len(redacted) - 20 <= len(token) // 4
 
 
+@given(st.text(min_size=1, max_size=200))
+def test_redacting_a_redacted_token_changes_nothing(token: str) -> None:
+    redacted = api.redact_token(token)
+
+    assert api.redact_token(redacted) == redacted
+
+
 # -- plans -----------------------------------------------------------------------------------
 
 

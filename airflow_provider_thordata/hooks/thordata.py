@@ -8,7 +8,6 @@ shared back-off policy, reads the Airflow connection and logs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
@@ -20,9 +19,9 @@ from airflow_provider_thordata import scraper_api as api
 from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, parse_retry_after, tenacity_options
 from airflow_provider_thordata.exceptions import ThordataAPIError
 from airflow_provider_thordata.scraper_api import ClientConfig, ObservedStatus, TaskPage, TaskStatus
+from airflow_provider_thordata.tls import tls_context
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Awaitable, Callable, Generator, Iterable
 
     from airflow.sdk import Connection
@@ -365,11 +364,11 @@ class ThordataHook(BaseHook):
     # -- the two shells ----------------------------------------------------------------------
 
     def _run(self, plan: Generator[ApiCall, Any, _T], *, policy: BackoffPolicy | None = None) -> _T:
-        with httpx.Client(timeout=self.timeout, verify=_tls_context()) as client:
+        with httpx.Client(timeout=self.timeout, verify=tls_context()) as client:
             return _drive(plan, lambda call: self._send(client, call, policy or self.policy))
 
     async def _arun(self, plan: Generator[ApiCall, Any, _T], *, policy: BackoffPolicy | None = None) -> _T:
-        async with httpx.AsyncClient(timeout=self.timeout, verify=_tls_context()) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, verify=tls_context()) as client:
             return await _adrive(plan, lambda call: self._asend(client, call, policy or self.policy))
 
     def _send(self, client: httpx.Client, call: ApiCall, policy: BackoffPolicy) -> Any:
@@ -481,13 +480,6 @@ class _RetryState:
         # only a permanent one is an error in itself.
         log = self.hook.log.warning if exc.retryable else self.hook.log.error
         log("Thordata %s failed after %d attempt(s): %s", self.call.describe(), self.attempts, exc.message)
-
-
-@cache
-def _tls_context() -> ssl.SSLContext:
-    # Building a TLS context loads the CA bundle, about 50 ms; a client built with a shared
-    # one starts in about 2 ms, which matters for a sensor that polls all day.
-    return httpx.create_ssl_context()
 
 
 def _request_options(call: ApiCall) -> dict[str, Any]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
-import os
 import socket
 import uuid
 from datetime import datetime, timezone
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import tenacity
 from airflow.sdk import BaseHook
-from airflow.sdk.log import mask_secret
+from airflow.sdk.log import amask_secret, mask_secret
 
 from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, parse_retry_after, tenacity_options
 from airflow_provider_thordata.delivery import (
@@ -34,13 +32,12 @@ from airflow_provider_thordata.exceptions import (
     WebhookDeliveryError,
 )
 from airflow_provider_thordata.target_guard import CheckedTarget, Resolver, check_target
+from airflow_provider_thordata.tls import tls_context
 from airflow_provider_thordata.webhook_connection import WebhookTarget, webhook_target
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
-
-    from airflow.sdk import Connection
 
     from airflow_provider_thordata.backoff import Clock
 
@@ -88,15 +85,31 @@ class ThordataWebhookHook(BaseHook):
         self._target: WebhookTarget | None = None
 
     def get_conn(self) -> WebhookTarget:
-        """Return the validated connection, fetching it on first use."""
+        """Return the validated connection, fetching it on first use.
+
+        Its secrets (the signing secret, the URL's password and query) are registered with
+        Airflow's secrets masker.
+        """
         if self._target is None:
-            self._target = self._validate(self.get_connection(self.webhook_conn_id))
+            conn = self.get_connection(self.webhook_conn_id)
+            target = webhook_target(conn.conn_id, conn.host, conn.password, conn.extra_dejson)
+            for secret in target.secrets:
+                mask_secret(secret)
+            self._target = self._checked(target)
         return self._target
 
     async def aget_conn(self) -> WebhookTarget:
-        """Return the validated connection, fetching it with the SDK's async API on first use."""
+        """Return the validated connection; the async twin of :meth:`get_conn`.
+
+        Uses the SDK's async connection and masking calls: their sync versions would wait on
+        the supervisor from inside the event loop.
+        """
         if self._target is None:
-            self._target = self._validate(await self.aget_connection(self.webhook_conn_id))
+            conn = await self.aget_connection(self.webhook_conn_id)
+            target = webhook_target(conn.conn_id, conn.host, conn.password, await conn.aextra_dejson())
+            for secret in target.secrets:
+                await amask_secret(secret)
+            self._target = self._checked(target)
         return self._target
 
     def deliver(
@@ -171,7 +184,7 @@ class ThordataWebhookHook(BaseHook):
         run: _DeliveryRun | None = None
         try:
             run = _DeliveryRun(self, delivery, self.get_conn(), max_attempts)
-            with httpx.Client(**run.client_options(self._tls())) as client:
+            with httpx.Client(**run.client_options(tls_context())) as client:
                 retrying = tenacity.Retrying(sleep=self.clock.sleep, **run.retry_options())
                 try:
                     result: AttemptResult = retrying(self._attempt, run, client)
@@ -187,7 +200,7 @@ class ThordataWebhookHook(BaseHook):
         run: _DeliveryRun | None = None
         try:
             run = _DeliveryRun(self, delivery, await self.aget_conn(), max_attempts)
-            async with httpx.AsyncClient(**run.client_options(self._tls())) as client:
+            async with httpx.AsyncClient(**run.client_options(tls_context())) as client:
                 retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **run.retry_options())
                 try:
                     result: AttemptResult = await retrying(self._aattempt, run, client)
@@ -220,10 +233,7 @@ class ThordataWebhookHook(BaseHook):
 
     # -- connection ----------------------------------------------------------------------------
 
-    def _validate(self, conn: Connection) -> WebhookTarget:
-        target = webhook_target(conn.conn_id, conn.host, conn.password, conn.extra_dejson)
-        for secret in target.secrets:
-            mask_secret(secret)
+    def _checked(self, target: WebhookTarget) -> WebhookTarget:
         if target.ignored_extras:
             self.log.warning(
                 "Connection %r (type thordata_webhook): ignoring unknown extras %s",
@@ -238,7 +248,7 @@ class ThordataWebhookHook(BaseHook):
         # DNS can change between attempts, so the guard may refuse a later attempt; the refused
         # attempt itself sent nothing and does not count.
         attempts = max(run.attempts - 1, 0) if run is not None else 0
-        elapsed_ms = max(0, round((self.clock.time() - started) * 1000))
+        elapsed_ms = _elapsed_ms(self.clock, started)
         exc.record = dict(
             record(
                 delivery, outcome=Outcome.REFUSED, status_code=None, attempts=attempts, elapsed_ms=elapsed_ms
@@ -252,9 +262,6 @@ class ThordataWebhookHook(BaseHook):
             attempts,
             exc.message,
         )
-
-    def _tls(self) -> ssl.SSLContext:
-        return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 class _DeliveryRun:
@@ -279,7 +286,7 @@ class _DeliveryRun:
 
     def client_options(self, tls: ssl.SSLContext) -> dict[str, Any]:
         # trust_env=False: HTTP(S)_PROXY would connect on the proxy's side to whatever the host
-        # resolves to there, defeating the guard; certificate settings are read in _tls().
+        # resolves to there, defeating the guard; certificate settings are read by tls_context().
         return {
             "verify": tls,
             "trust_env": False,
@@ -381,7 +388,7 @@ class _DeliveryRun:
         )
 
     def _since(self, started: float) -> int:
-        return max(0, round((self.clock.time() - started) * 1000))
+        return _elapsed_ms(self.clock, started)
 
 
 _ADVICE = {
@@ -397,13 +404,8 @@ _ADVICE = {
 }
 
 
-@functools.lru_cache(maxsize=4)
-def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    # One verifying context per CA setting, shared by every hook in the process (loading the CA
-    # bundle costs tens of milliseconds). Certificates are checked against the target's host
-    # name, sent as SNI, not against the checked address the request connects to. The arguments
-    # only key the cache: httpx reads SSL_CERT_FILE / SSL_CERT_DIR itself.
-    return httpx.create_ssl_context(trust_env=True)
+def _elapsed_ms(clock: Clock, started: float) -> int:
+    return max(0, round((clock.time() - started) * 1000))
 
 
 def _should_retry(state: tenacity.RetryCallState) -> bool:

@@ -107,9 +107,7 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
 
     def execute(self, context: Context) -> str:
         """Create the scraper task (or reuse the one an earlier try created) and emit events."""
-        from airflow_provider_thordata.hooks.thordata import ThordataHook
-
-        hook = ThordataHook(thordata_conn_id=self.thordata_conn_id)
+        hook = self.thordata_hook()
         store = dispatch.usable_state_store(context)
         task_id = _stored_task_id(store)
         if task_id:
@@ -151,15 +149,16 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         event_data = creation_event_data(
             spider_id=self.spider_id, spider_name=self.spider_name, task_id=task_id, error=error
         )
+        store = dispatch.usable_state_store(context)
         emission = dispatch.Emission(
             event=event,
             scraper_task_id=task_id,
             event_data=event_data,
-            observed_at=observed_at(dispatch.usable_state_store(context), event, task_id),
+            observed_at=observed_at(store, event, task_id),
         )
         dispatch.deliver(
             dispatch.plan(emission, self.integrations, context=context, user_id=hook.user_id),
-            ledger=dispatch.DeliveryLedger.from_context(context),
+            ledger=dispatch.DeliveryLedger(store),
             default_on_failure="fail",
         )
 

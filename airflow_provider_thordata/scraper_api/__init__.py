@@ -50,6 +50,7 @@ from airflow_provider_thordata.scraper_api._calls import (
     USER_AGENT,
     VIDEO_BUILDER,
     ApiCall,
+    describe_ids,
 )
 from airflow_provider_thordata.scraper_api._config import (
     DEFAULT_SCRAPER_API_URL,
@@ -113,6 +114,7 @@ __all__ = [
     "build_tasks_status",
     "chunk_task_ids",
     "create_task_plan",
+    "describe_ids",
     "download_result_plan",
     "download_url_plan",
     "fetch_statuses_plan",

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from airflow_provider_thordata import __version__
+from airflow_provider_thordata.headers import PRODUCT_TOKEN
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 BUILDER = "builder"
 VIDEO_BUILDER = "video_builder"
@@ -22,7 +22,7 @@ TASKS_LIST = "tasks-list"
 #: The GET of a result file from the URL ``tasks-download`` answered (not one of Thordata's
 #: endpoints: the file host, which gets no credential).
 RESULT_FILE = "result-file"
-USER_AGENT = f"airflow-provider-thordata/{__version__}"
+USER_AGENT = PRODUCT_TOKEN
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,10 @@ class ApiCall:
         """Return the endpoint and its task ids in a short form fit for a log line."""
         if not self.task_ids:
             return self.endpoint
-        shown = ", ".join(self.task_ids[:3])
-        more = f" and {len(self.task_ids) - 3} more" if len(self.task_ids) > 3 else ""
-        return f"{self.endpoint} [{shown}{more}]"
+        return f"{self.endpoint} [{describe_ids(self.task_ids)}]"
+
+
+def describe_ids(task_ids: Sequence[str]) -> str:
+    """Return task ids for a log line: all of a few, the first three of many."""
+    shown = ", ".join(task_ids[:3])
+    return shown if len(task_ids) <= 3 else f"{shown} and {len(task_ids) - 3} more"

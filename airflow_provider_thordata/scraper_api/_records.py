@@ -47,19 +47,24 @@ _RENAMED = {
 _EMPTY_TEXT_KEYS = ("apiUrl", "apiErrorMsg", "apiResult")
 _URL_KEYS = ("jsonUrl", "csvUrl", "audioUrl", "videoUrl", "subtitleUrl")
 _SECRET_WORDS = ("key", "token", "secret", "password", "sign")
+_MASK = "*" * 20
+_MAX_PREFIX = 6
 
 
 def redact_token(token: object) -> str:
     """Return a token with all but a short prefix masked, like ``289f5c********************``.
 
     The prefix is at most 6 characters and never more than a quarter of the token; the mask
-    has a fixed length, so it does not reveal the token's length either.
+    has a fixed length, so it does not reveal the token's length either. A value this function
+    already redacted comes back unchanged, so redacting twice is harmless.
     """
     text = "" if token is None else str(token)
     if not text:
         return ""
-    keep = min(6, len(text) // 4)
-    return text[:keep] + "*" * 20
+    if text.endswith(_MASK) and len(text) <= len(_MASK) + _MAX_PREFIX:
+        return text
+    keep = min(_MAX_PREFIX, len(text) // 4)
+    return text[:keep] + _MASK
 
 
 def task_record(

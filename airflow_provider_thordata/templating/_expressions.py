@@ -325,7 +325,11 @@ def _path_lookup(
                 if value is _MISSING:
                     return None
             else:
-                value = get_attribute(value, key) if is_attribute else get_item(value, key)  # type: ignore[arg-type]
+                value = (
+                    get_attribute(value, key)  # type: ignore[arg-type]
+                    if is_attribute
+                    else get_item(value, key)
+                )
                 if isinstance(value, Undefined):
                     return None
         if isinstance(value, Undefined):

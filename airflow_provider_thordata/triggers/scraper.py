@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_thordata.backoff import SYSTEM_CLOCK, BackoffPolicy, Clock
 from airflow_provider_thordata.exceptions import ThordataAPIError
 from airflow_provider_thordata.polling import StatusPoller, Subscription
-from airflow_provider_thordata.scraper_api import TaskStatus
+from airflow_provider_thordata.scraper_api import TaskStatus, describe_ids
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -125,7 +125,7 @@ class ThordataScraperTaskTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a watched status changes, the deadline passes or a permanent error."""
         latest: dict[str, StatusEntry] = {}
-        ids = _describe(self.task_ids)
+        ids = describe_ids(self.task_ids)
         with Subscription(self.thordata_conn_id, self.task_ids, self._new_poller) as poller:
             while True:
                 if self._clock.time() >= self.deadline:
@@ -180,12 +180,6 @@ class ThordataScraperTaskTrigger(BaseTrigger):
             },
         }
         return dict(payload)
-
-
-def _describe(task_ids: list[str]) -> str:
-    """Return the ids for a log line: all of a few, the first three of many."""
-    shown = ", ".join(task_ids[:3])
-    return shown if len(task_ids) <= 3 else f"{shown} and {len(task_ids) - 3} more"
 
 
 def _task_ids(value: object) -> list[str]:

@@ -13,6 +13,7 @@ import email.utils
 import json
 import ssl
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -613,26 +614,63 @@ def test_no_secret_reaches_logs_errors_or_the_record(
     ).decode("ascii")
 
 
+@pytest.mark.parametrize("path", ["sync", "async"])
 def test_the_secret_and_the_url_credentials_are_added_to_airflows_log_masker(
-    thordata_receiver, monkeypatch, thordata_clock
+    monkeypatch, thordata_clock, path
 ):
     from airflow.sdk.log import redact
 
+    # Values no earlier test registered with the process-wide masker.
+    unique = uuid.uuid4().hex[:8]
+    secret = new_webhook_secret()
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{CONN_ID.upper()}",
         json.dumps(
             {
                 "conn_type": "thordata_webhook",
-                "host": "https://carol:url-pass-31@hooks.example.com/in?sig=query-token-77",
-                "password": thordata_receiver.secret,
+                "host": f"https://carol:pass-{unique}@hooks.example.com/in?sig=query-{unique}",
+                "password": secret,
+            }
+        ),
+    )
+    line = f"{secret} pass-{unique} sig=query-{unique}"
+    before = redact(line)
+    hook = make_hook(thordata_clock)
+
+    if path == "sync":
+        hook.get_conn()
+    else:
+        asyncio.run(hook.aget_conn())
+
+    assert before == line
+    assert redact(line) == "*** *** ***"
+
+
+def test_the_async_connection_read_masks_with_the_async_calls_only(monkeypatch, thordata_clock):
+    import airflow.sdk.log
+
+    # The sync masking call waits on the supervisor, which deadlocks inside the event loop.
+    sync_calls = []
+    monkeypatch.setattr(airflow.sdk.log, "mask_secret", lambda *args, **kwargs: sync_calls.append(args))
+    monkeypatch.setattr(
+        "airflow_provider_thordata.hooks.webhook.mask_secret", lambda *args, **kwargs: sync_calls.append(args)
+    )
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        json.dumps(
+            {
+                "conn_type": "thordata_webhook",
+                "host": "https://hooks.example.com/in",
+                "password": new_webhook_secret(),
+                "extra": {"timeout": 5},
             }
         ),
     )
 
-    make_hook(thordata_clock).get_conn()
+    target = asyncio.run(make_hook(thordata_clock).aget_conn())
 
-    line = f"{thordata_receiver.secret} url-pass-31 sig=query-token-77"
-    assert redact(line) == "*** *** ***"
+    assert target.timeout == 5
+    assert sync_calls == []
 
 
 def test_a_refusal_does_not_expose_the_url_query_or_user_info(

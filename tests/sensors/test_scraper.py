@@ -147,6 +147,28 @@ def test_several_tasks_are_watched_with_one_status_call_per_poll(dag_runner, tho
     assert all(len(request.task_ids) == 3 for request in thordata_server.requests("tasks-status"))
 
 
+def test_pokes_of_one_run_read_the_thordata_connection_once(
+    dag_runner, thordata_server, receiver, monkeypatch
+):
+    from airflow_provider_thordata.hooks.thordata import ThordataHook
+
+    reads = []
+    read_connection = ThordataHook.get_connection
+    monkeypatch.setattr(
+        ThordataHook,
+        "get_connection",
+        classmethod(lambda cls, conn_id: reads.append(conn_id) or read_connection(conn_id)),
+    )
+    thordata_server.script_lifecycle(steps=[("Running", 2), ("Ready", None)])
+    scraper_task = thordata_server.add_task()
+
+    run = dag_runner(sensor_dag("sensor_one_read", scraper_task))
+
+    assert task_state(run) == "success"
+    assert len(thordata_server.requests("tasks-status")) >= 2
+    assert reads == ["thordata_default"]
+
+
 def test_deferrable_mode_emits_the_same_events_from_the_worker(dag_runner, thordata_server, receiver):
     thordata_server.script_lifecycle(steps=[("Pending", 1), ("Running", 2), ("Ready", None)])
     scraper_task = thordata_server.add_task()
