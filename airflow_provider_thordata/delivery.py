@@ -62,6 +62,10 @@ class Outcome(str, enum.Enum):
     """The host did not resolve, the connection failed, or it closed without an answer."""
     REFUSED = "refused"
     """The request forgery guard refused the target; nothing was sent."""
+    RENDER_FAILED = "render_failed"
+    """The integration's template failed on the event's data; nothing was sent."""
+    ERROR = "error"
+    """Something else stopped the delivery before a request, e.g. a missing connection."""
 
     @property
     def retryable(self) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from airflow_provider_thordata.delivery import Outcome
 from airflow_provider_thordata.events import (
     LifecycleEvent,
     airflow_variables,
@@ -344,11 +345,11 @@ class _Batch:
             record = dict(error.record)
         else:
             if isinstance(error, TemplateError):
-                kind = "render_failed"
+                kind = Outcome.RENDER_FAILED
             elif isinstance(error, UnsafeWebhookTargetError):
-                kind = "refused"
+                kind = Outcome.REFUSED
             else:
-                kind = "error"
+                kind = Outcome.ERROR
             record = {
                 "dispatch_id": item.dispatch_id,
                 "event_type": item.event.wire,
@@ -356,7 +357,7 @@ class _Batch:
                 "status_code": None,
                 "attempts": 0,
                 "elapsed_ms": 0,
-                "outcome": kind,
+                "outcome": kind.value,
             }
         self._ledger.record(record)  # type: ignore[arg-type]
         self._outcomes.append(_Outcome(item, record, error))  # type: ignore[arg-type]

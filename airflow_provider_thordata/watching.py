@@ -4,7 +4,8 @@ Used by the sensor in every mode and by the scraper task operator's ``wait_for_c
 a poke, or the resumption after a trigger fired, hands the observed statuses to
 :meth:`ScraperTaskWatcher.apply`, which fetches the records of the tasks that changed,
 emits their events in lifecycle order through the integrations, and saves the progress in
-the task state store before and after each task, so that no event is lost or repeated.
+the task state store once per observation; the delivery ledger makes sure that an event
+emitted again after a crash is not delivered twice.
 """
 
 from __future__ import annotations
@@ -145,37 +146,54 @@ class ScraperTaskWatcher:
         # Only a change emits events: without one, the connection need not be read.
         user_id = self.hook.user_id if changes else None
         deliveries: list[DeliveryRecord] = []
-        for change in changes:
-            record = records.get(change.task_id)
-            resource = None if record is None else _redacted(record)
-            planned = self.state.events_for(
-                change, resource=resource, empty_result_is_failure=self.empty_result_is_failure
+        try:
+            for change in changes:
+                self._emit(change, records.get(change.task_id), user_id, deliveries)
+        finally:
+            # One write per observation, also when a delivery that must fail the task raised:
+            # what was emitted before it is kept; anything lost to a crash is emitted again on
+            # the next observation and skipped by the delivery ledger.
+            if changes:
+                self.save()
+        return WatchResult(self.state.finished(), self.state.failed_tasks(), deliveries)
+
+    def _emit(
+        self,
+        change: Change,
+        record: dict[str, Any] | None,
+        user_id: str | None,
+        deliveries: list[DeliveryRecord],
+    ) -> None:
+        """Deliver the events one change brings and mark them emitted."""
+        resource = None if record is None else _redacted(record)
+        planned = self.state.events_for(
+            change, resource=resource, empty_result_is_failure=self.empty_result_is_failure
+        )
+        for item in planned:
+            emission = dispatch.Emission(
+                event=item.event,
+                scraper_task_id=change.task_id,
+                event_data=self._event_data(change, resource, inferred=item.inferred),
+                resource=resource,
+                api_key=None if record is None else record.get("apiKey"),
+                observed_at=observed_at(self._store, item.event, change.task_id),
             )
-            for item in planned:
-                emission = dispatch.Emission(
-                    event=item.event,
-                    scraper_task_id=change.task_id,
-                    event_data=self._event_data(change, resource, inferred=item.inferred),
-                    resource=resource,
-                    api_key=None if record is None else record.get("apiKey"),
-                    observed_at=observed_at(self._store, item.event, change.task_id),
-                )
-                deliveries += dispatch.deliver(
+            deliveries.extend(
+                dispatch.deliver(
                     dispatch.plan(emission, self.integrations, context=self.context, user_id=user_id),
                     ledger=self._ledger,
                     default_on_failure="fail",
                 )
-                log.info(
-                    "Thordata task %s is %s (%s): emitted %s%s",
-                    change.task_id,
-                    change.status.value,
-                    change.raw,
-                    item.event.wire,
-                    " (inferred)" if item.inferred else "",
-                )
-            self.state.mark(change, [item.event for item in planned])
-            self.save()
-        return WatchResult(self.state.finished(), self.state.failed_tasks(), deliveries)
+            )
+            log.info(
+                "Thordata task %s is %s (%s): emitted %s%s",
+                change.task_id,
+                change.status.value,
+                change.raw,
+                item.event.wire,
+                " (inferred)" if item.inferred else "",
+            )
+        self.state.mark(change, [item.event for item in planned])
 
     def records(self) -> list[dict[str, Any]]:
         """Return the records of the watched tasks, ``apiKey`` redacted, in watch order.

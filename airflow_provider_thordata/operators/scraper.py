@@ -189,7 +189,10 @@ class ThordataScraperTaskOperator(WatchingMixin, BaseOperator):
         if not task_id and isinstance(event, dict) and event.get("task_ids"):
             task_id = str(event["task_ids"][0])
         if not task_id:
-            raise ValueError("Resumed without a created Thordata task id: the task state store lost it.")
+            raise ValueError(
+                "Resumed without the id of the Thordata task this task created: the task state store "
+                "lost it. Clear this task in Airflow to create (and wait for) a new scraper task."
+            )
         watcher = self.make_watcher([task_id], context, spider=self._spider())
         self.resume_watch(watcher, event, method_name="execute_complete", timeout=self.wait_timeout)
         return str(task_id)
