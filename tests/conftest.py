@@ -101,3 +101,18 @@ def receiver(thordata_receiver, thordata_webhook_connection):
             f"{name}_webhook", host=thordata_receiver.url_for(f"/{name}"), max_attempts=1, timeout=5
         )
     return thordata_receiver
+
+
+@pytest.fixture
+def thordata_connection_reads(monkeypatch):
+    """Record the connection ids every ThordataHook reads, while still reading them."""
+    from airflow_provider_thordata.hooks.thordata import ThordataHook
+
+    reads: list[str] = []
+    read_connection = ThordataHook.get_connection
+    monkeypatch.setattr(
+        ThordataHook,
+        "get_connection",
+        classmethod(lambda cls, conn_id: reads.append(conn_id) or read_connection(conn_id)),
+    )
+    return reads

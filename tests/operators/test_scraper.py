@@ -136,24 +136,15 @@ def test_wait_for_completion_watches_the_created_task_to_the_end(
 
 
 def test_creating_and_waiting_read_the_thordata_connection_once(
-    dag_runner, thordata_server, receiver, monkeypatch
+    dag_runner, thordata_server, receiver, thordata_connection_reads
 ):
-    from airflow_provider_thordata.hooks.thordata import ThordataHook
-
-    reads = []
-    read_connection = ThordataHook.get_connection
-    monkeypatch.setattr(
-        ThordataHook,
-        "get_connection",
-        classmethod(lambda cls, conn_id: reads.append(conn_id) or read_connection(conn_id)),
-    )
     thordata_server.script_lifecycle(steps=[("Running", 2), ("Ready", None)])
 
     run = dag_runner(operator_dag("create_wait_one_read", wait_for_completion=True))
 
     assert task_state(run, "create") == "success"
     assert len(thordata_server.requests("tasks-status")) >= 2
-    assert reads == ["thordata_default"]
+    assert thordata_connection_reads == ["thordata_default"]
 
 
 def test_wait_for_completion_fails_when_the_task_fails(dag_runner, thordata_server, receiver):

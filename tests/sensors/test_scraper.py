@@ -148,17 +148,8 @@ def test_several_tasks_are_watched_with_one_status_call_per_poll(dag_runner, tho
 
 
 def test_pokes_of_one_run_read_the_thordata_connection_once(
-    dag_runner, thordata_server, receiver, monkeypatch
+    dag_runner, thordata_server, receiver, thordata_connection_reads
 ):
-    from airflow_provider_thordata.hooks.thordata import ThordataHook
-
-    reads = []
-    read_connection = ThordataHook.get_connection
-    monkeypatch.setattr(
-        ThordataHook,
-        "get_connection",
-        classmethod(lambda cls, conn_id: reads.append(conn_id) or read_connection(conn_id)),
-    )
     thordata_server.script_lifecycle(steps=[("Running", 2), ("Ready", None)])
     scraper_task = thordata_server.add_task()
 
@@ -166,7 +157,7 @@ def test_pokes_of_one_run_read_the_thordata_connection_once(
 
     assert task_state(run) == "success"
     assert len(thordata_server.requests("tasks-status")) >= 2
-    assert reads == ["thordata_default"]
+    assert thordata_connection_reads == ["thordata_default"]
 
 
 def test_deferrable_mode_emits_the_same_events_from_the_worker(dag_runner, thordata_server, receiver):
